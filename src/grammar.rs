@@ -1,0 +1,437 @@
+//! The Go traceback grammar, one line at a time.
+//!
+//! [`classify`] looks at a single line, without context, and says which
+//! element of the runtime's crash output it can be. Context (is a location
+//! line expected here? are we inside a race report?) is the reassembler's
+//! job; keeping the two apart lets each element be unit-tested on its own
+//! and keeps the per-line cost to a few byte comparisons.
+//!
+//! Everything here follows what `runtime/panic.go`, `runtime/traceback.go`,
+//! `runtime/signal_*.go` and the race detector print, for Go 1.19 to 1.27
+//! (see `docs/grammar.md` for the line forms with examples).
+
+/// What a single line can be in Go's crash output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// An empty line (blocks of a traceback are separated by one).
+    Blank,
+    /// `panic: <value>` at the start of the line, possibly ending in
+    /// ` [recovered]` or ` [recovered, repanicked]`.
+    Panic,
+    /// `<log prefix>http: panic serving <addr>: <value>`: net/http recovered
+    /// a handler panic and logged it with the stack that follows.
+    HttpPanic,
+    /// `fatal error: <reason>`: an unrecoverable runtime throw.
+    FatalError,
+    /// `runtime: …`: a diagnostic the runtime prints before a throw
+    /// (stack overflow, out of memory) or inside a traceback
+    /// (`runtime: unexpected return pc …`).
+    RuntimeNote,
+    /// `unexpected fault address 0x…`, printed before `fatal error: fault`.
+    FaultAddress,
+    /// `SIGQUIT: quit`, `SIGSEGV: segmentation violation`…: the header of a
+    /// signal the runtime could not turn into a panic.
+    SignalHeader,
+    /// `PC=0x… m=N sigcode=N [addr=0x…]`, the second line of a signal report.
+    SignalPc,
+    /// `[signal SIGSEGV: segmentation violation code=… addr=… pc=…]`.
+    SignalInfo,
+    /// `signal arrived during cgo execution` (or `external code`).
+    SignalNote,
+    /// `goroutine N [state…]:` in every form (`gp=… m=… mp=…`, labels).
+    GoroutineHeader,
+    /// A function line of a frame: `pkg.(*T).Method[...](args…)`.
+    Function,
+    /// `created by pkg.Func` optionally followed by ` in goroutine N`.
+    CreatedBy,
+    /// A tab-indented line. After a function line it is the frame's location
+    /// (`\t/path/file.go:12 +0x1d`); after a panic line it is a continuation
+    /// of the panic value (Go 1.23+) or a chained `\tpanic: …`.
+    Indented,
+    /// `...N frames elided...` or `...additional frames elided...`.
+    Elided,
+    /// `goroutine running on other thread; stack unavailable` (with or
+    /// without a leading tab).
+    StackUnavailable,
+    /// `runtime stack:`, which opens the system stack of a throw.
+    RuntimeStack,
+    /// A register of a signal report's dump: `rax    0x0`, `r10 0x…`, `lr …`.
+    Register,
+    /// A raw stack word dump printed with `runtime: unexpected return pc`:
+    /// `stack: frame={sp:…}` and `0x000000c000012345: …` lines.
+    StackWords,
+    /// `==================`, which opens and closes a race report.
+    RaceDelimiter,
+    /// `WARNING: DATA RACE`.
+    RaceWarning,
+    /// A line of a race report's body: access headers
+    /// (`Write at 0x… by goroutine 7:`), `Goroutine 7 (running) created at:`,
+    /// `Location is …`, `Mutex M1 …`, and the space-indented frames.
+    RaceBody,
+    /// Anything else.
+    Other,
+}
+
+/// Classifies one line (no trailing newline) without context.
+pub fn classify(line: &str) -> LineKind {
+    let b = line.as_bytes();
+    let Some(&first) = b.first() else {
+        return LineKind::Blank;
+    };
+    match first {
+        b'\t' => {
+            let rest = &line[1..];
+            if is_stack_unavailable(rest) {
+                LineKind::StackUnavailable
+            } else {
+                LineKind::Indented
+            }
+        }
+        b' ' => {
+            if line.trim().is_empty() {
+                LineKind::Blank
+            } else {
+                // The race detector indents frames with 2 and locations with
+                // 6 spaces; nothing else in Go's crash output starts so.
+                LineKind::RaceBody
+            }
+        }
+        b'p' if line.starts_with("panic: ") => LineKind::Panic,
+        b'f' if line.starts_with("fatal error: ") => LineKind::FatalError,
+        b'r' if line.starts_with("runtime: ") => LineKind::RuntimeNote,
+        b'r' if line == "runtime stack:" => LineKind::RuntimeStack,
+        b'u' if line.starts_with("unexpected fault address ") => LineKind::FaultAddress,
+        b'g' if is_goroutine_header(line) => LineKind::GoroutineHeader,
+        b'g' if is_stack_unavailable(line) => LineKind::StackUnavailable,
+        b'c' if line.starts_with("created by ") => LineKind::CreatedBy,
+        b'S' if is_signal_header(line) => LineKind::SignalHeader,
+        b'P' if line.starts_with("PC=0x") => LineKind::SignalPc,
+        b'[' if line.starts_with("[signal ") && line.ends_with(']') => LineKind::SignalInfo,
+        b's' if line.starts_with("signal arrived during ") => LineKind::SignalNote,
+        b's' if line.starts_with("stack: frame={") => LineKind::StackWords,
+        b'.' if is_elided(line) => LineKind::Elided,
+        b'=' if line == "==================" => LineKind::RaceDelimiter,
+        b'W' if line == "WARNING: DATA RACE" => LineKind::RaceWarning,
+        b'0' if line.starts_with("0x") && is_stack_words(line) => LineKind::StackWords,
+        _ => {
+            if is_http_panic(line) {
+                LineKind::HttpPanic
+            } else if is_race_body(line) {
+                LineKind::RaceBody
+            } else if is_register(line) {
+                LineKind::Register
+            } else if is_function(line) {
+                LineKind::Function
+            } else {
+                LineKind::Other
+            }
+        }
+    }
+}
+
+/// Whether a tab-indented line (tab included) is a frame location:
+/// `\t<file>:<line>` optionally followed by ` +0x…` and ` fp=… sp=… pc=…`.
+///
+/// Used where the grammar would accept either a location or a panic value
+/// continuation, to tell them apart.
+pub fn is_location(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix('\t') else {
+        return false;
+    };
+    // Cut the optional suffixes, then require `:<digits>` at the end.
+    let head = match rest.find(" +0x") {
+        Some(i) => &rest[..i],
+        None => match rest.find(" fp=0x") {
+            Some(i) => &rest[..i],
+            None => rest,
+        },
+    };
+    match head.rfind(':') {
+        Some(i) if i > 0 => {
+            let digits = &head[i + 1..];
+            !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+/// `goroutine <id> [` … `]:` with optional `gp=… m=… mp=…` between the id
+/// and the bracket and optional labels (`{…}`) after it.
+fn is_goroutine_header(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("goroutine ") else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || !line.ends_with(':') {
+        return false;
+    }
+    let rest = &rest[digits..];
+    // Either the state bracket follows at once, or the internals do.
+    (rest.starts_with(" [") || rest.starts_with(" gp=0x")) && rest.contains('[')
+}
+
+fn is_stack_unavailable(line: &str) -> bool {
+    line.starts_with("goroutine running on other thread; stack unavailable")
+}
+
+/// `SIGQUIT: quit`: `SIG`, upper-case letters or digits, `: `, a description.
+fn is_signal_header(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("SIG") else {
+        return false;
+    };
+    let name = rest
+        .bytes()
+        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        .count();
+    name > 0 && rest[name..].starts_with(": ") && rest.len() > name + 2
+}
+
+/// `...N frames elided...` (1.21+) or `...additional frames elided...`.
+fn is_elided(line: &str) -> bool {
+    line.starts_with("...") && line.ends_with(" frames elided...")
+}
+
+/// `0x000000c000012345:  0x0000000000000000  0x…` or
+/// `0x000000c000012345: <main.f+0x25>  …` (a stack word dump).
+fn is_stack_words(line: &str) -> bool {
+    let hex = line[2..].bytes().take_while(u8::is_ascii_hexdigit).count();
+    hex > 0 && line[2 + hex..].starts_with(':')
+}
+
+/// A register line of a signal report: a short lower-case name, spaces, a
+/// hex value (`rax    0x0`, `r8     0xc000…`, `rflags 0x246`, `lr 0x…`).
+fn is_register(line: &str) -> bool {
+    let name = line
+        .bytes()
+        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        .count();
+    if name == 0 || name > 8 || !line.as_bytes()[0].is_ascii_lowercase() {
+        return false;
+    }
+    let rest = line[name..].trim_start_matches(' ');
+    if rest.len() == line.len() - name {
+        return false; // no separating space
+    }
+    rest.strip_prefix("0x")
+        .is_some_and(|h| !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The unindented lines of a race report body.
+fn is_race_body(line: &str) -> bool {
+    // Access headers: `Read at 0x… by goroutine 7:`, `Previous write at …:`,
+    // and the atomic/mutex variants; goroutine creation sites.
+    let access = [
+        "Read at ",
+        "Write at ",
+        "Previous read at ",
+        "Previous write at ",
+        "Atomic read at ",
+        "Atomic write at ",
+        "Previous atomic read at ",
+        "Previous atomic write at ",
+    ];
+    if line.ends_with(':') && access.iter().any(|p| line.starts_with(p)) {
+        return true;
+    }
+    if line.starts_with("Goroutine ")
+        && (line.ends_with(" created at:") || line.ends_with(" created at:"))
+    {
+        return true;
+    }
+    line.starts_with("Location is ") || (line.starts_with("Mutex ") && line.ends_with(':'))
+}
+
+/// A frame's function line: `main.main()`, `main.(*Cart).Total(0xc…, {…})`,
+/// `main.Map[...](...)`, `panic({0x45e900?, 0x4d6f70?})`.
+///
+/// The function name holds no space and is followed by the parenthesised
+/// argument list that ends the line.
+fn is_function(line: &str) -> bool {
+    if !line.ends_with(')') {
+        return false;
+    }
+    let word = &line[..line.find(' ').unwrap_or(line.len())];
+    // The argument list is the first `(` not opening a `(*T)` receiver.
+    let b = word.as_bytes();
+    let Some(open) = (0..b.len()).find(|&i| b[i] == b'(' && b.get(i + 1) != Some(&b'*')) else {
+        return false;
+    };
+    let name = &word[..open];
+    !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['"', '{', '}', '=', ',', '\\'])
+}
+
+/// `[<log prefix>]http: panic serving <addr>: <value>`.
+///
+/// The prefix must look like the `log` package's (date, time, file:line
+/// tokens): a JSON or text log line that merely quotes the phrase is not a
+/// crash report.
+fn is_http_panic(line: &str) -> bool {
+    const MARK: &str = "http: panic serving ";
+    let Some(at) = line.find(MARK) else {
+        return false;
+    };
+    line[..at].split(' ').all(is_log_prefix_token)
+}
+
+/// A token of a `log` package prefix: empty, `2026/11/27`, `05:20:58`,
+/// `05:20:58.123456`, `main.go:12:`, or a short bracketed/word prefix ending
+/// in `:` such as `server:`.
+fn is_log_prefix_token(tok: &str) -> bool {
+    if tok.is_empty() {
+        return true;
+    }
+    let date_time = tok
+        .bytes()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'/' | b':' | b'.' | b'-'));
+    if date_time {
+        return true;
+    }
+    // `file.go:12:` (Lshortfile/Llongfile) or a `prefix:` word.
+    tok.ends_with(':') && !tok.contains(['"', '{', '}', '='])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineKind::*;
+    use super::*;
+
+    #[test]
+    fn report_headers() {
+        assert_eq!(classify("panic: boom"), Panic);
+        assert_eq!(classify("panic: boom [recovered]"), Panic);
+        assert_eq!(classify("panicking: no"), Other);
+        assert_eq!(classify("fatal error: concurrent map writes"), FatalError);
+        assert_eq!(
+            classify("runtime: goroutine stack exceeds 1000000000-byte limit"),
+            RuntimeNote
+        );
+        assert_eq!(classify("unexpected fault address 0xdeadbeef"), FaultAddress);
+        assert_eq!(classify("SIGQUIT: quit"), SignalHeader);
+        assert_eq!(classify("SIGSEGV: segmentation violation"), SignalHeader);
+        assert_eq!(classify("SIGTERM"), Other);
+        assert_eq!(classify("PC=0x46a9e1 m=0 sigcode=0"), SignalPc);
+        assert_eq!(
+            classify("[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47e0a4]"),
+            SignalInfo
+        );
+        assert_eq!(classify("signal arrived during cgo execution"), SignalNote);
+        assert_eq!(classify("=================="), RaceDelimiter);
+        assert_eq!(classify("WARNING: DATA RACE"), RaceWarning);
+    }
+
+    #[test]
+    fn http_panic_needs_a_log_prefix() {
+        assert_eq!(
+            classify("2026/11/27 05:20:58 http: panic serving 127.0.0.1:54321: boom"),
+            HttpPanic
+        );
+        assert_eq!(classify("http: panic serving [::1]:80: boom"), HttpPanic);
+        assert_eq!(
+            classify("2026/11/27 05:20:58.123456 server.go:12: http: panic serving 1.2.3.4:5: x"),
+            HttpPanic
+        );
+        assert_eq!(
+            classify(r#"{"msg":"saw http: panic serving 1.2.3.4:5: x"}"#),
+            Other
+        );
+    }
+
+    #[test]
+    fn goroutine_headers_in_every_form() {
+        for h in [
+            "goroutine 1 [running]:",
+            "goroutine 18 [chan receive, 5 minutes]:",
+            "goroutine 7 [semacquire, locked to thread]:",
+            "goroutine 3 [running (scan)]:",
+            "goroutine 1 gp=0xc000002380 m=0 mp=0x5ba2c0 [running]:",
+            "goroutine 5 gp=0xc000003500 m=nil [GC worker (idle)]:",
+            r#"goroutine 6 [running labels:{"request_id": "req-7f3a"}]:"#,
+            r#"goroutine 6 [running] {request_id: "req-7f3a", route: /v1/t…}:"#,
+        ] {
+            assert_eq!(classify(h), GoroutineHeader, "{h}");
+        }
+        assert_eq!(classify("goroutine 1 running"), Other);
+        assert_eq!(classify("goroutines [x]:"), Other);
+    }
+
+    #[test]
+    fn frames() {
+        for f in [
+            "main.main()",
+            "main.(*Cart).Total(0xc000010000, {0x1, 0x2})",
+            "panic({0x45e900?, 0x4d6f70?})",
+            "main.Map[...](...)",
+            "main.Map[go.shape.int](0x1)",
+            "runtime.gopark(0x0?, 0x0?, 0x0?, 0x0?, 0x0?)",
+            "main.main.func1.1()",
+            "type:.eq.main.T(...)",
+            "github.com/acme/shop/orders.(*Cart).Total(...)",
+        ] {
+            assert_eq!(classify(f), Function, "{f}");
+        }
+        for o in ["Starting server (v1.2)", r#"{"a": "b (c)"}"#, "(x)"] {
+            assert_ne!(classify(o), Function, "{o}");
+        }
+        assert_eq!(classify("created by main.main in goroutine 1"), CreatedBy);
+        assert_eq!(classify("created by main.main"), CreatedBy);
+        assert_eq!(classify("...22369475 frames elided..."), Elided);
+        assert_eq!(classify("...additional frames elided..."), Elided);
+        assert_eq!(
+            classify("\tgoroutine running on other thread; stack unavailable"),
+            StackUnavailable
+        );
+        assert_eq!(classify("runtime stack:"), RuntimeStack);
+    }
+
+    #[test]
+    fn locations() {
+        for l in [
+            "\t/app/main.go:12 +0x1d",
+            "\t/app/main.go:12",
+            "\t/usr/lib/go-1.22/src/runtime/panic.go:1023 +0x5d fp=0xc000 sp=0xc000 pc=0x43",
+            "\t/app/my dir/main.go:7 +0x1d",
+            "\tgithub.com/acme/x/y.go:3 +0x1",
+            "\t?:0",
+        ] {
+            assert_eq!(classify(l), Indented);
+            assert!(is_location(l), "{l}");
+        }
+        for v in ["\tline two of a value", "\tpanic: second", "\tmain.go", "\t:12"] {
+            assert!(!is_location(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn registers_and_stack_words() {
+        for r in ["rax    0x0", "rflags 0x10246", "r10    0xc000", "lr     0x4", "fault  0x0"] {
+            assert_eq!(classify(r), Register, "{r}");
+        }
+        assert_eq!(classify("rax"), Other);
+        assert_eq!(classify("version 1.2"), Other);
+        assert_eq!(
+            classify("stack: frame={sp:0xc000, fp:0xc000} stack=[0xc000,0xc001)"),
+            StackWords
+        );
+        assert_eq!(classify("0x000000c000012345:  0x0000000000000000"), StackWords);
+        assert_eq!(classify("0x1f is a number"), Other);
+    }
+
+    #[test]
+    fn race_body() {
+        for r in [
+            "Write at 0x00c000012345 by goroutine 7:",
+            "Previous read at 0x00c000012345 by main goroutine:",
+            "Goroutine 7 (running) created at:",
+            "Goroutine 8 (finished) created at:",
+            "  main.main.func1()",
+            "      /app/main.go:12 +0x44",
+            "Location is global 'counter' of size 8 at 0x0000005f1a30 (race+0x5f1a30)",
+        ] {
+            assert_eq!(classify(r), RaceBody, "{r}");
+        }
+        assert_eq!(classify("   "), Blank);
+        assert_eq!(classify(""), Blank);
+    }
+}

@@ -1,0 +1,16 @@
+//! gopanic: Go crash reports from container logs, one record per crash.
+//!
+//! The crate is sans-IO: hosts (the CLI, the Fluent Bit filter) read and
+//! write, and pass time in. The pipeline is
+//! [`container::Decoder`] (envelopes, partial lines) →
+//! [`reassembler::Reassembler`] (per-stream grammar-driven joining, built on
+//! [`grammar`]) → [`record`] (JSON records).
+
+pub mod container;
+pub mod grammar;
+pub mod reassembler;
+pub mod record;
+pub mod time;
+
+pub use container::{Decoder, Format, LogLine};
+pub use reassembler::{Config, Event, Output, Reassembler, Report};

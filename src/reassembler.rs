@@ -1,0 +1,925 @@
+//! The per-stream reassembler: lines in, records out, no I/O.
+//!
+//! Each stream (a host-chosen key, e.g. file + `stderr`) is either idle or
+//! holds one open crash report. A line either
+//! - continues the open report (the grammar allows it at this position),
+//! - is *foreign*: it cannot continue the report, but the report cannot end
+//!   here either (a frame's function line must be followed by its location),
+//!   so another writer's line landed inside; it leaves at once on its own,
+//! - is *held*: the report may have ended or may go on (a blank line after a
+//!   frame, a line after the panic value); the next lines decide, or
+//! - ends the report: the report leaves, then the line is read afresh.
+//!
+//! Starts that are not conclusive on their own (`runtime: …`,
+//! `==================`, `SIGTERM: …`, a bare `goroutine 1 [running]:`) open
+//! an *unconfirmed* report that becomes a crash report only when the line
+//! that proves it arrives; otherwise its lines leave as ordinary lines.
+//!
+//! Every line pushed leaves in exactly one [`Output`]. Within a stream,
+//! ordinary lines keep their order, reports keep theirs, and a report leaves
+//! before any line that followed its last line, except foreign lines that
+//! landed inside it, which leave as they arrive.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use crate::grammar::{classify, is_location, LineKind};
+
+/// A line as the reassembler sees it: the host's own record, whose text it
+/// can read. Ordinary lines come back as the same value, untouched.
+pub trait Line {
+    fn text(&self) -> &str;
+}
+
+impl Line for String {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
+impl Line for crate::container::LogLine {
+    fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// What kind of crash report a record holds (`go.event`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    Panic,
+    FatalError,
+    Signal,
+    DataRace,
+    GoroutineDump,
+    HttpPanic,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Panic => "panic",
+            Event::FatalError => "fatal_error",
+            Event::Signal => "signal",
+            Event::DataRace => "data_race",
+            Event::GoroutineDump => "goroutine_dump",
+            Event::HttpPanic => "http_panic",
+        }
+    }
+}
+
+/// Limits and timing. Times are in the input's clock, in nanoseconds.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// A report with no new line for this long is complete.
+    pub idle_timeout_ns: i64,
+    /// A report that would grow past this many bytes of text leaves as a
+    /// part (`truncated`), and the rest follows as further parts.
+    pub max_report_bytes: usize,
+    /// Same, counted in lines.
+    pub max_report_lines: usize,
+    /// At most this many streams hold an open report; past it the stream
+    /// idle the longest has its report closed.
+    pub max_open_streams: usize,
+    /// How many lines in a row may be foreign or held before the report is
+    /// taken to have ended (a writer died mid-report).
+    pub max_interleaved_lines: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            idle_timeout_ns: 1_000_000_000,
+            // A GOTRACEBACK=all dump of ~5,000 goroutines is 2-4 MB.
+            max_report_bytes: 8 << 20,
+            max_report_lines: 100_000,
+            max_open_streams: 4096,
+            max_interleaved_lines: 8,
+        }
+    }
+}
+
+/// A crash report, or one part of one that hit a bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report<L> {
+    pub event: Event,
+    /// The report's lines in order (foreign lines excluded).
+    pub lines: Vec<L>,
+    /// Set when the report was split by a bound: all parts share `id` and
+    /// number from 1.
+    pub split: Option<Split>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    /// Identifies the report across its parts (unique per reassembler).
+    pub id: u64,
+    /// 1-based part number.
+    pub part: u32,
+}
+
+/// One record out of the reassembler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output<K, L> {
+    /// An ordinary line, exactly as pushed.
+    Line(K, L),
+    Report(K, Report<L>),
+}
+
+/// Counters since creation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub lines_in: u64,
+    pub reports: u64,
+    pub report_parts: u64,
+    pub foreign_lines: u64,
+}
+
+/// Where in the grammar the report is after its last line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pos {
+    /// After a panic or fatal message (or its value continuation): tabbed
+    /// continuations, `[signal …]`, then a blank line and goroutines.
+    Message,
+    /// After `SIGQUIT: quit`; `PC=…` must follow.
+    SignalHeader,
+    /// After `PC=…` or `signal arrived during cgo execution`.
+    SignalPc,
+    /// After a goroutine header; a frame must follow.
+    Header,
+    /// After a function or `created by` line; its location must follow.
+    Function,
+    /// After a location (or elided / stack unavailable): the next frame,
+    /// `created by`, a blank line and the next block, or the end.
+    Location,
+    /// After `runtime stack:`; a frame must follow.
+    RuntimeStack,
+    /// In a register dump.
+    Register,
+    /// After the opening `==================`; `WARNING: DATA RACE` must
+    /// follow.
+    RaceOpen,
+    /// Inside a race report, until the closing `==================`.
+    RaceBody,
+}
+
+/// What a line does to the open report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Continue(Pos),
+    Foreign,
+    Hold,
+    End,
+}
+
+struct Timed<L> {
+    line: L,
+    time: i64,
+}
+
+struct OpenReport<L> {
+    event: Event,
+    /// Proven a crash report (see module docs).
+    confirmed: bool,
+    /// The message was `http: panic serving`, whose goroutine header follows
+    /// without a blank line.
+    http: bool,
+    pos: Pos,
+    lines: Vec<L>,
+    bytes: usize,
+    /// Lines whose fate waits on the next ones, in order.
+    held: Vec<Timed<L>>,
+    /// Foreign lines in a row.
+    foreign_run: usize,
+    /// Time of the last line of the report.
+    last_time: i64,
+    split: Option<Split>,
+    /// Creation order, so that `finish` is deterministic.
+    seq: u64,
+}
+
+/// The reassembler; see the module docs.
+pub struct Reassembler<K, L> {
+    cfg: Config,
+    open: HashMap<K, OpenReport<L>>,
+    next_seq: u64,
+    stats: Stats,
+}
+
+impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
+    pub fn new(cfg: Config) -> Self {
+        Reassembler {
+            cfg,
+            open: HashMap::new(),
+            next_seq: 0,
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Number of streams holding an open report.
+    pub fn open_reports(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Feeds one line of stream `key` that arrived at `now`; appends what
+    /// leaves to `out`.
+    pub fn push(&mut self, key: &K, line: L, now: i64, out: &mut Vec<Output<K, L>>) {
+        self.stats.lines_in += 1;
+        if let Some(r) = self.open.get(key)
+            && now.saturating_sub(r.last_time) >= self.cfg.idle_timeout_ns
+        {
+            self.close(key, out);
+        }
+        let mut work = vec![Timed { line, time: now }];
+        // `work` is a stack: lines to read afresh are pushed in reverse.
+        while let Some(t) = work.pop() {
+            self.step(key, t, &mut work, out);
+        }
+    }
+
+    /// Closes every report idle since `now - idle_timeout`.
+    pub fn tick(&mut self, now: i64, out: &mut Vec<Output<K, L>>) {
+        let idle: Vec<(u64, K)> = self
+            .open
+            .iter()
+            .filter(|(_, r)| now.saturating_sub(r.last_time) >= self.cfg.idle_timeout_ns)
+            .map(|(k, r)| (r.seq, k.clone()))
+            .collect();
+        self.close_in_order(idle, out);
+    }
+
+    /// Closes every open report (end of input).
+    pub fn finish(&mut self, out: &mut Vec<Output<K, L>>) {
+        let all: Vec<(u64, K)> = self.open.iter().map(|(k, r)| (r.seq, k.clone())).collect();
+        self.close_in_order(all, out);
+    }
+
+    fn close_in_order(&mut self, mut keys: Vec<(u64, K)>, out: &mut Vec<Output<K, L>>) {
+        keys.sort_unstable_by_key(|(seq, _)| *seq);
+        for (_, k) in keys {
+            self.close(&k, out);
+        }
+    }
+
+    /// Reads one line in the state of its stream.
+    fn step(&mut self, key: &K, t: Timed<L>, work: &mut Vec<Timed<L>>, out: &mut Vec<Output<K, L>>) {
+        let kind = classify(t.line.text());
+        let Some(r) = self.open.get_mut(key) else {
+            self.start(key, t, kind, out);
+            return;
+        };
+        let step = next_step(r, kind, t.line.text());
+        // Unconfirmed reports never hold or interleave: anything that does
+        // not prove them ends them.
+        let step = match step {
+            Step::Foreign | Step::Hold if !r.confirmed => Step::End,
+            Step::Foreign if r.foreign_run >= self.cfg.max_interleaved_lines => Step::End,
+            Step::Hold if r.held.len() >= self.cfg.max_interleaved_lines => Step::End,
+            s => s,
+        };
+        match step {
+            Step::Continue(pos) => {
+                self.continue_report(key, t, kind, pos, out);
+            }
+            Step::Foreign => {
+                r.foreign_run += 1;
+                self.stats.foreign_lines += 1;
+                out.push(Output::Line(key.clone(), t.line));
+            }
+            Step::Hold => r.held.push(t),
+            Step::End => {
+                work.push(t);
+                self.end(key, work, out);
+            }
+        }
+    }
+
+    /// A line on an idle stream: ordinary, or the start of a report.
+    fn start(&mut self, key: &K, t: Timed<L>, kind: LineKind, out: &mut Vec<Output<K, L>>) {
+        let (event, confirmed, pos) = match kind {
+            LineKind::Panic => (Event::Panic, true, Pos::Message),
+            LineKind::HttpPanic => (Event::HttpPanic, true, Pos::Message),
+            LineKind::FatalError => (Event::FatalError, true, Pos::Message),
+            LineKind::RuntimeNote | LineKind::FaultAddress => {
+                (Event::FatalError, false, Pos::Message)
+            }
+            LineKind::SignalHeader => (Event::Signal, false, Pos::SignalHeader),
+            LineKind::RaceDelimiter => (Event::DataRace, false, Pos::RaceOpen),
+            LineKind::GoroutineHeader => (Event::GoroutineDump, false, Pos::Header),
+            _ => {
+                out.push(Output::Line(key.clone(), t.line));
+                return;
+            }
+        };
+        if self.open.len() >= self.cfg.max_open_streams {
+            self.evict_one(out);
+        }
+        self.next_seq += 1;
+        let bytes = t.line.text().len();
+        self.open.insert(
+            key.clone(),
+            OpenReport {
+                event,
+                confirmed,
+                http: kind == LineKind::HttpPanic,
+                pos,
+                lines: vec![t.line],
+                bytes,
+                held: Vec::new(),
+                foreign_run: 0,
+                last_time: t.time,
+                split: None,
+                seq: self.next_seq,
+            },
+        );
+    }
+
+    fn continue_report(
+        &mut self,
+        key: &K,
+        t: Timed<L>,
+        kind: LineKind,
+        pos: Pos,
+        out: &mut Vec<Output<K, L>>,
+    ) {
+        let Some(r) = self.open.get_mut(key) else {
+            return;
+        };
+        // The line proves the held lines were inside the report: blank lines
+        // and lines of a panic value belong to it, anything else was foreign.
+        let value_lines =
+            r.pos == Pos::Message && matches!(r.event, Event::Panic | Event::HttpPanic);
+        for h in std::mem::take(&mut r.held) {
+            if value_lines || is_blank(h.line.text()) {
+                add_line(r, h.line, &self.cfg, &mut self.stats, key, out);
+            } else {
+                self.stats.foreign_lines += 1;
+                out.push(Output::Line(key.clone(), h.line));
+            }
+        }
+        confirm(r, kind);
+        r.pos = pos;
+        r.foreign_run = 0;
+        r.last_time = r.last_time.max(t.time);
+        add_line(r, t.line, &self.cfg, &mut self.stats, key, out);
+        if kind == LineKind::RaceDelimiter {
+            // The closing delimiter: nothing more can belong to this report.
+            self.close(key, out);
+        }
+    }
+
+    /// The report ended before the last line of `work`: it leaves, and its
+    /// held lines (and, if it was never confirmed, its own lines after the
+    /// first) are read afresh.
+    fn end(&mut self, key: &K, work: &mut Vec<Timed<L>>, out: &mut Vec<Output<K, L>>) {
+        let Some(r) = self.open.remove(key) else {
+            return;
+        };
+        let mut again: Vec<Timed<L>> = Vec::new();
+        if r.confirmed {
+            self.emit(key, r.event, r.lines, r.split, out);
+        } else {
+            let mut lines = r.lines.into_iter();
+            if let Some(first) = lines.next() {
+                out.push(Output::Line(key.clone(), first));
+            }
+            again.extend(lines.map(|line| Timed { line, time: r.last_time }));
+        }
+        again.extend(r.held);
+        work.extend(again.into_iter().rev());
+    }
+
+    /// Closes the report of `key` because nothing more can come (idle time,
+    /// end of input, eviction): held lines leave as ordinary lines.
+    fn close(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
+        let mut work = Vec::new();
+        self.end(key, &mut work, out);
+        // Lines read afresh here cannot reopen a report on this stream for
+        // long: with no later line, anything they start is closed as well.
+        while let Some(t) = work.pop() {
+            self.step(key, t, &mut work, out);
+        }
+        if self.open.contains_key(key) {
+            let mut rest = Vec::new();
+            self.end(key, &mut rest, out);
+            // An unconfirmed restart yields only ordinary lines now.
+            for t in rest.into_iter().rev() {
+                out.push(Output::Line(key.clone(), t.line));
+            }
+        }
+    }
+
+    fn evict_one(&mut self, out: &mut Vec<Output<K, L>>) {
+        let oldest = self
+            .open
+            .iter()
+            .min_by_key(|(_, r)| (r.last_time, r.seq))
+            .map(|(k, _)| k.clone());
+        if let Some(k) = oldest {
+            self.close(&k, out);
+        }
+    }
+
+    fn emit(
+        &mut self,
+        key: &K,
+        event: Event,
+        lines: Vec<L>,
+        split: Option<Split>,
+        out: &mut Vec<Output<K, L>>,
+    ) {
+        if split.is_none_or(|s| s.part == 1) {
+            self.stats.reports += 1;
+        }
+        self.stats.report_parts += 1;
+        out.push(Output::Report(key.clone(), Report { event, lines, split }));
+    }
+}
+
+/// Appends a line to the report, first sending out the part gathered so far
+/// when the line would break a bound.
+fn add_line<K: Clone, L: Line>(
+    r: &mut OpenReport<L>,
+    line: L,
+    cfg: &Config,
+    stats: &mut Stats,
+    key: &K,
+    out: &mut Vec<Output<K, L>>,
+) {
+    let len = line.text().len() + 1;
+    let full = r.lines.len() >= cfg.max_report_lines || r.bytes + len > cfg.max_report_bytes;
+    if full && !r.lines.is_empty() {
+        let split = r.split.get_or_insert(Split { id: r.seq, part: 1 });
+        let this = *split;
+        split.part += 1;
+        if this.part == 1 {
+            stats.reports += 1;
+        }
+        stats.report_parts += 1;
+        out.push(Output::Report(
+            key.clone(),
+            Report {
+                event: r.event,
+                lines: std::mem::take(&mut r.lines),
+                split: Some(this),
+            },
+        ));
+        r.bytes = 0;
+    }
+    r.bytes += len;
+    r.lines.push(line);
+}
+
+/// Records what a continuing line proves about the report.
+fn confirm<L>(r: &mut OpenReport<L>, kind: LineKind) {
+    match kind {
+        LineKind::Panic if !r.confirmed => r.event = Event::Panic,
+        LineKind::FatalError if !r.confirmed => r.event = Event::FatalError,
+        LineKind::SignalPc if !r.confirmed => r.event = Event::Signal,
+        LineKind::Function | LineKind::StackUnavailable | LineKind::Elided
+            if !r.confirmed && r.event == Event::FatalError =>
+        {
+            r.event = Event::GoroutineDump;
+        }
+        _ => {}
+    }
+    if matches!(
+        kind,
+        LineKind::Panic
+            | LineKind::FatalError
+            | LineKind::SignalPc
+            | LineKind::RaceWarning
+            | LineKind::Function
+            | LineKind::StackUnavailable
+            | LineKind::Elided
+    ) {
+        r.confirmed = true;
+    }
+}
+
+/// Lines that begin a crash report of their own: where they cannot continue
+/// the open report, they end it rather than being taken for foreign.
+fn starts_report(kind: LineKind) -> bool {
+    matches!(
+        kind,
+        LineKind::Panic
+            | LineKind::HttpPanic
+            | LineKind::FatalError
+            | LineKind::FaultAddress
+            | LineKind::SignalHeader
+            | LineKind::RaceDelimiter
+            | LineKind::GoroutineHeader
+    )
+}
+
+/// The grammar: what `kind` does at the report's position.
+fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
+    use LineKind as K;
+    use Pos as P;
+    use Step::{Continue, End, Foreign, Hold};
+    let blank_before = r.held.iter().any(|h| is_blank(h.line.text()));
+    let held = !r.held.is_empty();
+    // Only `runtime:` lines so far: the report waits for its header.
+    let lead_in = !r.confirmed && r.pos == P::Message;
+
+    match r.pos {
+        P::RaceOpen => match kind {
+            K::RaceWarning => Continue(P::RaceBody),
+            _ => End,
+        },
+        P::RaceBody => match kind {
+            K::RaceDelimiter => Continue(P::RaceBody),
+            K::RaceBody | K::RaceWarning | K::Blank => Continue(P::RaceBody),
+            K::Indented => Continue(P::RaceBody),
+            _ => Foreign,
+        },
+        _ if kind == K::RuntimeNote => Continue(P::Message),
+        _ if kind == K::StackWords => Continue(P::Location),
+        P::Message => match kind {
+            K::Indented | K::SignalInfo | K::SignalNote => Continue(P::Message),
+            K::FatalError => Continue(P::Message),
+            K::Panic | K::FaultAddress if lead_in => Continue(P::Message),
+            K::SignalHeader if lead_in => Continue(P::SignalHeader),
+            K::GoroutineHeader if blank_before || (r.http && !held) => Continue(P::Header),
+            K::RuntimeStack if blank_before => Continue(P::RuntimeStack),
+            _ if starts_report(kind) => End,
+            _ => Hold,
+        },
+        P::SignalHeader => match kind {
+            K::SignalPc => Continue(P::SignalPc),
+            _ => End,
+        },
+        P::SignalPc | P::Register => match kind {
+            K::SignalNote if !held => Continue(P::SignalPc),
+            K::Register if !held || blank_before => Continue(P::Register),
+            K::GoroutineHeader | K::RuntimeStack if blank_before => Continue(match kind {
+                K::RuntimeStack => P::RuntimeStack,
+                _ => P::Header,
+            }),
+            _ if starts_report(kind) => End,
+            _ => Hold,
+        },
+        P::Header => match kind {
+            K::Function => Continue(P::Function),
+            K::StackUnavailable | K::Elided => Continue(P::Location),
+            _ if starts_report(kind) => End,
+            _ => Foreign,
+        },
+        P::Function => match kind {
+            K::Indented if is_location(text) => Continue(P::Location),
+            _ if starts_report(kind) => End,
+            _ => Foreign,
+        },
+        P::RuntimeStack => match kind {
+            K::Function => Continue(P::Function),
+            _ if starts_report(kind) => End,
+            _ => Foreign,
+        },
+        P::Location => match kind {
+            K::Function | K::CreatedBy if !blank_before => Continue(P::Function),
+            K::Elided | K::StackUnavailable if !blank_before => Continue(P::Location),
+            K::GoroutineHeader if blank_before => Continue(P::Header),
+            K::RuntimeStack if blank_before => Continue(P::RuntimeStack),
+            K::Register if blank_before => Continue(P::Register),
+            _ if starts_report(kind) => End,
+            _ => Hold,
+        },
+    }
+}
+
+
+fn is_blank(text: &str) -> bool {
+    text.trim().is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pushes `lines` (one stream, 1 ms apart), finishes, and describes the
+    /// outputs: `L text` for an ordinary line, `R event [lines…]` for a
+    /// report.
+    fn run_with(cfg: Config, text: &str) -> Vec<String> {
+        let mut r: Reassembler<u8, String> = Reassembler::new(cfg);
+        let mut out = Vec::new();
+        for (i, l) in text.lines().enumerate() {
+            r.push(&0, l.to_owned(), i as i64 * 1_000_000, &mut out);
+        }
+        r.finish(&mut out);
+        let stats = r.stats();
+        let shown: Vec<String> = out.iter().map(describe).collect();
+        let lines_out: usize = out
+            .iter()
+            .map(|o| match o {
+                Output::Line(..) => 1,
+                Output::Report(_, rep) => rep.lines.len(),
+            })
+            .sum();
+        assert_eq!(lines_out as u64, stats.lines_in, "conservation: {shown:#?}");
+        shown
+    }
+
+    fn run(text: &str) -> Vec<String> {
+        run_with(Config::default(), text)
+    }
+
+    fn describe(o: &Output<u8, String>) -> String {
+        match o {
+            Output::Line(_, l) => format!("L {l}"),
+            Output::Report(_, rep) => format!("R {} {:?}", rep.event.as_str(), rep.lines),
+        }
+    }
+
+    const NIL_DEREF_122: &str = "\
+panic: runtime error: invalid memory address or nil pointer dereference
+[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47e0a4]
+
+goroutine 1 [running]:
+main.(*Cart).Total(...)
+\t/app/cart.go:88
+main.main()
+\t/app/main.go:12 +0x24";
+
+    #[test]
+    fn a_panic_is_one_report_between_ordinary_lines() {
+        let text = format!("starting\n{NIL_DEREF_122}\nnext process line");
+        let out = run(&text);
+        assert_eq!(out.len(), 3, "{out:#?}");
+        assert_eq!(out[0], "L starting");
+        assert!(out[1].starts_with("R panic [\"panic: runtime error"));
+        assert!(out[1].ends_with("\"\\t/app/main.go:12 +0x24\"]"));
+        assert_eq!(out[2], "L next process line");
+    }
+
+    #[test]
+    fn foreign_line_between_function_and_location_leaves_alone() {
+        let text = NIL_DEREF_122.replace(
+            "main.main()\n",
+            "main.main()\n{\"level\":\"info\",\"msg\":\"sidecar\"}\n",
+        );
+        let out = run(&text);
+        assert_eq!(out.len(), 2, "{out:#?}");
+        assert_eq!(out[0], "L {\"level\":\"info\",\"msg\":\"sidecar\"}");
+        assert!(out[1].contains("\"main.main()\", \"\\t/app/main.go:12 +0x24\""));
+    }
+
+    #[test]
+    fn goroutine_blocks_join_across_blank_lines_and_held_foreign_lines() {
+        let text = "\
+fatal error: all goroutines are asleep - deadlock!
+
+goroutine 1 [chan receive]:
+main.main()
+\t/app/main.go:9 +0x2d
+sidecar says hi
+
+goroutine 6 gp=0xc000007a40 m=nil [select, 3 minutes, locked to thread]:
+main.worker[...](0xc000010000, {0x1, 0x2})
+\t/app/worker.go:20 +0x90 fp=0xc0000 sp=0xc0000 pc=0x4a
+created by main.main in goroutine 1
+\t/app/main.go:8 +0x25
+after";
+        let out = run(text);
+        assert_eq!(out.len(), 3, "{out:#?}");
+        assert_eq!(out[0], "L sidecar says hi");
+        assert!(out[1].starts_with("R fatal_error"));
+        assert!(out[1].contains("goroutine 6 gp="));
+        assert_eq!(out[2], "L after");
+    }
+
+    #[test]
+    fn trailing_blank_and_ordinary_lines_after_a_report_are_ordinary() {
+        let text = format!("{NIL_DEREF_122}\n\nnext");
+        let out = run(&text);
+        assert_eq!(out.len(), 3, "{out:#?}");
+        assert_eq!(out[1], "L ");
+        assert_eq!(out[2], "L next");
+    }
+
+    #[test]
+    fn recovered_chains_and_tabbed_values() {
+        let text = "\
+panic: first [recovered, repanicked]
+\tpanic: second
+\tline two of second
+
+goroutine 1 [running]:
+main.main.func1()
+\t/app/main.go:7 +0x1d
+panic({0x4b2d40?, 0xc000012345?})
+\t/usr/local/go/src/runtime/panic.go:792 +0x132
+main.main()
+\t/app/main.go:10 +0x4b";
+        let out = run(text);
+        assert_eq!(out.len(), 1, "{out:#?}");
+    }
+
+    #[test]
+    fn old_multi_line_panic_values_join_when_goroutines_follow() {
+        let text = "\
+panic: line one
+line two
+
+line four
+
+goroutine 1 [running]:
+main.main()
+\t/app/main.go:5 +0x25";
+        let out = run(text);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0].contains("\"line four\""));
+    }
+
+    #[test]
+    fn stack_overflow_with_lead_in_and_runtime_stack() {
+        let text = "\
+runtime: goroutine stack exceeds 1000000000-byte limit
+runtime: sp=0xc0200e0390 stack=[0xc0200e0000, 0xc0400e0000]
+fatal error: stack overflow
+
+runtime stack:
+runtime.throw({0x4a0b5b?, 0x0?})
+\t/usr/local/go/src/runtime/panic.go:1047 +0x5d fp=0x7ffd sp=0x7ffd pc=0x4331dd
+runtime.newstack()
+\t/usr/local/go/src/runtime/stack.go:1103 +0x5cc fp=0x7ffd sp=0x7ffd pc=0x44c9ec
+
+goroutine 1 gp=0xc0000061c0 m=0 mp=0x5ba2c0 [running]:
+main.f(0x0?)
+\t/app/main.go:5 +0x2c fp=0xc0200e03a0 sp=0xc0200e0398 pc=0x457a8c
+...22369475 frames elided...
+main.f(0x0?)
+\t/app/main.go:5 +0x25
+main.main()
+\t/app/main.go:9 +0x17";
+        let out = run(text);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0].starts_with("R fatal_error [\"runtime: goroutine stack"));
+    }
+
+    #[test]
+    fn unconfirmed_lead_ins_fall_back_to_ordinary_lines() {
+        let out = run("runtime: just an app line\nnext\n==================\nnot a race\nSIGTERM: bye\nok");
+        assert_eq!(
+            out,
+            [
+                "L runtime: just an app line",
+                "L next",
+                "L ==================",
+                "L not a race",
+                "L SIGTERM: bye",
+                "L ok",
+            ]
+        );
+    }
+
+    #[test]
+    fn signal_reports_with_registers() {
+        let text = "\
+SIGQUIT: quit
+PC=0x46a9e1 m=0 sigcode=0
+
+goroutine 0 gp=0x5ba500 m=0 mp=0x5ba2c0 [idle]:
+runtime.futex(0x5ba400, 0x80, 0x0, 0x0, 0x0, 0x0)
+\t/usr/local/go/src/runtime/sys_linux_amd64.s:557 +0x21 fp=0x7ffd sp=0x7ffd pc=0x46a9e1
+
+goroutine 1 gp=0xc0000061c0 m=nil [sleep]:
+\tgoroutine running on other thread; stack unavailable
+
+rax    0xca
+rbx    0x0
+rip    0x46a9e1
+next";
+        let out = run(text);
+        assert_eq!(out.len(), 2, "{out:#?}");
+        assert!(out[0].starts_with("R signal"));
+        assert!(out[0].contains("\"rip    0x46a9e1\""));
+    }
+
+    #[test]
+    fn race_reports_close_at_their_delimiter() {
+        let text = "\
+==================
+WARNING: DATA RACE
+Write at 0x00c000012345 by goroutine 7:
+  main.main.func1()
+      /app/main.go:12 +0x44
+{\"level\":\"info\"}
+
+Previous read at 0x00c000012345 by main goroutine:
+  main.main()
+      /app/main.go:15 +0x88
+
+Goroutine 7 (running) created at:
+  main.main()
+      /app/main.go:11 +0x7a
+==================
+==================
+WARNING: DATA RACE
+Read at 0x00c000012345 by goroutine 8:
+  main.main.func2()
+      /app/main.go:20 +0x44
+==================
+Found 2 data race(s)";
+        let out = run(text);
+        assert_eq!(out.len(), 4, "{out:#?}");
+        assert_eq!(out[0], "L {\"level\":\"info\"}");
+        assert!(out[1].starts_with("R data_race"));
+        assert!(out[2].starts_with("R data_race"));
+        assert_eq!(out[3], "L Found 2 data race(s)");
+    }
+
+    #[test]
+    fn http_panics_and_bare_dumps() {
+        let text = "\
+2026/11/27 05:20:58 http: panic serving 127.0.0.1:54321: boom
+goroutine 7 [running]:
+net/http.(*conn).serve.func1()
+\t/usr/local/go/src/net/http/server.go:1947 +0xbe
+created by net/http.(*Server).Serve in goroutine 1
+\t/usr/local/go/src/net/http/server.go:3285 +0x4b4
+goroutine 1 [running]:
+main.main()
+\t/app/main.go:5 +0x25
+goroutine 2 [nothing follows]:
+plain";
+        let out = run(text);
+        assert_eq!(out.len(), 4, "{out:#?}");
+        assert!(out[0].starts_with("R http_panic"));
+        assert!(out[1].starts_with("R goroutine_dump"));
+        assert_eq!(out[2], "L goroutine 2 [nothing follows]:");
+        assert_eq!(out[3], "L plain");
+    }
+
+    #[test]
+    fn idle_timeout_and_tick_close_reports() {
+        let mut r: Reassembler<u8, String> = Reassembler::new(Config::default());
+        let mut out = Vec::new();
+        r.push(&0, "panic: boom".into(), 0, &mut out);
+        r.push(&0, String::new(), 1, &mut out);
+        r.tick(999_999_999, &mut out);
+        assert!(out.is_empty());
+        r.tick(1_000_000_001, &mut out);
+        assert_eq!(out.len(), 2);
+        assert!(matches!(out[0], Output::Report(0, _)));
+        assert_eq!(out[1], Output::Line(0, String::new()));
+        // A line arriving after the idle time closes the report first.
+        out.clear();
+        r.push(&1, "panic: again".into(), 0, &mut out);
+        r.push(&1, "\tvalue".into(), 5_000_000_000, &mut out);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out[1], Output::Line(1, "\tvalue".into()));
+    }
+
+    #[test]
+    fn bounds_split_reports_into_parts() {
+        let cfg = Config {
+            max_report_lines: 3,
+            ..Config::default()
+        };
+        let out = run_with(cfg.clone(), NIL_DEREF_122);
+        assert_eq!(out.len(), 3, "{out:#?}");
+        let mut r: Reassembler<u8, String> = Reassembler::new(cfg);
+        let mut outs = Vec::new();
+        for l in NIL_DEREF_122.lines() {
+            r.push(&0, l.into(), 0, &mut outs);
+        }
+        r.finish(&mut outs);
+        let splits: Vec<Split> = outs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Report(_, rep) => rep.split,
+                Output::Line(..) => None,
+            })
+            .collect();
+        assert_eq!(splits.len(), 3);
+        assert!(splits.iter().all(|s| s.id == splits[0].id));
+        assert_eq!(splits.iter().map(|s| s.part).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(r.stats().reports, 1);
+    }
+
+    #[test]
+    fn streams_are_independent_and_bounded() {
+        let cfg = Config {
+            max_open_streams: 2,
+            ..Config::default()
+        };
+        let mut r: Reassembler<u8, String> = Reassembler::new(cfg);
+        let mut out = Vec::new();
+        r.push(&1, "panic: a".into(), 0, &mut out);
+        r.push(&2, "panic: b".into(), 1, &mut out);
+        r.push(&1, "\tmore of a".into(), 2, &mut out);
+        assert!(out.is_empty());
+        r.push(&3, "panic: c".into(), 3, &mut out);
+        // Stream 2 was idle the longest: its report left.
+        assert_eq!(out.len(), 1);
+        assert!(matches!(&out[0], Output::Report(2, rep) if rep.lines == ["panic: b"]));
+        assert_eq!(r.open_reports(), 2);
+    }
+}
