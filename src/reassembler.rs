@@ -540,12 +540,19 @@ fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
             K::Indented => Continue(P::RaceBody),
             _ => Foreign,
         },
-        _ if kind == K::RuntimeNote => Continue(P::Message),
+        // `runtime:` lines open a fatal report (lead-ins), or are the
+        // unwinder's complaints inside a traceback.
+        _ if kind == K::RuntimeNote => match r.pos {
+            P::Message if lead_in => Continue(P::Message),
+            P::Location | P::Function | P::Header if is_traceback_note(text) => {
+                Continue(P::Location)
+            }
+            _ => End,
+        },
         _ if kind == K::StackWords => Continue(P::Location),
         P::Message => match kind {
             K::Indented | K::SignalInfo | K::SignalNote => Continue(P::Message),
-            K::FatalError => Continue(P::Message),
-            K::Panic | K::FaultAddress if lead_in => Continue(P::Message),
+            K::Panic | K::FatalError | K::FaultAddress if lead_in => Continue(P::Message),
             K::SignalHeader if lead_in => Continue(P::SignalHeader),
             K::GoroutineHeader if blank_before || (r.http && !held) => Continue(P::Header),
             K::RuntimeStack if blank_before => Continue(P::RuntimeStack),
@@ -594,6 +601,19 @@ fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
     }
 }
 
+
+/// The unwinder's diagnostics printed within a traceback
+/// (`runtime: unexpected return pc for …`, `runtime: g 5: …`,
+/// `runtime: traceback stuck…`), as opposed to a fatal error's lead-in.
+fn is_traceback_note(text: &str) -> bool {
+    let rest = text.strip_prefix("runtime: ").unwrap_or("");
+    rest.starts_with("unexpected return pc")
+        || rest.starts_with("traceback")
+        || rest.starts_with("frame")
+        || rest
+            .strip_prefix("g")
+            .is_some_and(|g| g.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+}
 
 fn is_blank(text: &str) -> bool {
     text.trim().is_empty()

@@ -1,0 +1,143 @@
+//! Shared by the integration tests: the fixture corpus and a line type that
+//! remembers where each line came from, so outputs can be compared with the
+//! ground truth by position rather than by text.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use gopanic::container::{Decoder, Format, LogLine};
+use gopanic::reassembler::{Config, Line, Output, Reassembler};
+use serde::Deserialize;
+
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus")
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct TruthLine {
+    pub stream: String,
+    pub time: String,
+    pub text: String,
+    pub origin: String,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct TruthReport {
+    pub event: String,
+    pub stream: String,
+    pub lines: Vec<usize>,
+    pub goroutine: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct Truth {
+    pub case: String,
+    pub go_version: String,
+    pub gotraceback: String,
+    pub exit_code: i64,
+    pub lines: Vec<TruthLine>,
+    pub reports: Vec<TruthReport>,
+}
+
+/// One fixture run: its directory and ground truth.
+pub struct Fixture {
+    pub dir: PathBuf,
+    pub truth: Truth,
+}
+
+impl Fixture {
+    pub fn name(&self) -> String {
+        self.dir
+            .strip_prefix(corpus_dir())
+            .unwrap_or(&self.dir)
+            .display()
+            .to_string()
+    }
+}
+
+/// Every `truth.json` under the corpus, sorted by path.
+pub fn fixtures() -> Vec<Fixture> {
+    let mut dirs = Vec::new();
+    collect(&corpus_dir(), &mut dirs);
+    dirs.sort();
+    dirs.into_iter()
+        .map(|dir| {
+            let text = std::fs::read_to_string(dir.join("truth.json")).unwrap();
+            let truth: Truth = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            Fixture { dir, truth }
+        })
+        .collect()
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if p.join("truth.json").is_file() {
+                out.push(p.clone());
+            }
+            collect(&p, out);
+        }
+    }
+}
+
+/// A decoded line and its position in the input's logical line sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Indexed {
+    pub index: usize,
+    pub line: LogLine,
+}
+
+impl Line for Indexed {
+    fn text(&self) -> &str {
+        &self.line.text
+    }
+}
+
+pub type Key = Option<String>;
+
+/// What came out of a run, by line position.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// (event, line positions) of each report, in output order.
+    pub reports: Vec<(String, Vec<usize>)>,
+    /// Positions of ordinary lines, in output order.
+    pub ordinary: Vec<usize>,
+}
+
+/// Decodes raw lines with `format` (per-line detection for `Auto`).
+pub fn decode(raw: &str, format: Format) -> Vec<LogLine> {
+    let mut d = Decoder::new(format, 4 << 20);
+    let mut out: Vec<LogLine> = raw.lines().filter_map(|l| d.push(l)).collect();
+    out.extend(d.finish());
+    out
+}
+
+/// Runs decoded lines through a reassembler keyed by stream. Lines without a
+/// time (plain text) are spaced 1 µs apart, as if read from a file at speed.
+pub fn reassemble(lines: Vec<LogLine>, cfg: Config) -> Found {
+    let mut r: Reassembler<Key, Indexed> = Reassembler::new(cfg);
+    let mut out = Vec::new();
+    for (index, line) in lines.into_iter().enumerate() {
+        let now = line.time_nanos.unwrap_or(index as i64 * 1_000);
+        let key = line.stream.clone();
+        r.push(&key, Indexed { index, line }, now, &mut out);
+    }
+    r.finish(&mut out);
+    let mut found = Found::default();
+    for o in out {
+        match o {
+            Output::Line(_, l) => found.ordinary.push(l.index),
+            Output::Report(_, rep) => found.reports.push((
+                rep.event.as_str().to_owned(),
+                rep.lines.iter().map(|l| l.index).collect(),
+            )),
+        }
+    }
+    found
+}
