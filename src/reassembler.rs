@@ -72,6 +72,12 @@ impl Event {
 pub struct Config {
     /// A report with no new line for this long is complete.
     pub idle_timeout_ns: i64,
+    /// The idle timeout while a goroutine's traceback is deep enough for the
+    /// runtime to elide frames: Go 1.21+ prints the innermost 50 frames, then
+    /// unwinds the whole stack to count the elided ones and again to reach
+    /// the outermost 50, which takes about a second each on a stack overflow
+    /// (measured 0.6-1.1 s on the fixture machine).
+    pub deep_stack_idle_timeout_ns: i64,
     /// A report that would grow past this many bytes of text leaves as a
     /// part (`truncated`), and the rest follows as further parts.
     pub max_report_bytes: usize,
@@ -89,6 +95,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             idle_timeout_ns: 1_000_000_000,
+            deep_stack_idle_timeout_ns: 10_000_000_000,
             // A GOTRACEBACK=all dump of ~5,000 goroutines is 2-4 MB.
             max_report_bytes: 8 << 20,
             max_report_lines: 100_000,
@@ -192,6 +199,10 @@ struct OpenReport<L> {
     foreign_run: usize,
     /// Time of the last line of the report.
     last_time: i64,
+    /// Frames printed so far in the current goroutine (or runtime stack).
+    block_frames: usize,
+    /// The current goroutine's frames were elided.
+    block_elided: bool,
     split: Option<Split>,
     /// Creation order, so that `finish` is deterministic.
     seq: u64,
@@ -203,6 +214,8 @@ pub struct Reassembler<K, L> {
     open: HashMap<K, OpenReport<L>>,
     next_seq: u64,
     stats: Stats,
+    /// Lines to read (again), as a stack; kept to reuse its allocation.
+    work: Vec<Timed<L>>,
 }
 
 impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
@@ -212,6 +225,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             open: HashMap::new(),
             next_seq: 0,
             stats: Stats::default(),
+            work: Vec::new(),
         }
     }
 
@@ -233,15 +247,17 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     pub fn push(&mut self, key: &K, line: L, now: i64, out: &mut Vec<Output<K, L>>) {
         self.stats.lines_in += 1;
         if let Some(r) = self.open.get(key)
-            && now.saturating_sub(r.last_time) >= self.cfg.idle_timeout_ns
+            && is_idle(r, &self.cfg, now)
         {
             self.close(key, out);
         }
-        let mut work = vec![Timed { line, time: now }];
         // `work` is a stack: lines to read afresh are pushed in reverse.
+        let mut work = std::mem::take(&mut self.work);
+        work.push(Timed { line, time: now });
         while let Some(t) = work.pop() {
             self.step(key, t, &mut work, out);
         }
+        self.work = work;
     }
 
     /// Closes every report idle since `now - idle_timeout`.
@@ -249,7 +265,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         let idle: Vec<(u64, K)> = self
             .open
             .iter()
-            .filter(|(_, r)| now.saturating_sub(r.last_time) >= self.cfg.idle_timeout_ns)
+            .filter(|(_, r)| is_idle(r, &self.cfg, now))
             .map(|(k, r)| (r.seq, k.clone()))
             .collect();
         self.close_in_order(idle, out);
@@ -335,6 +351,8 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
                 held: Vec::new(),
                 foreign_run: 0,
                 last_time: t.time,
+                block_frames: 0,
+                block_elided: false,
                 split: None,
                 seq: self.next_seq,
             },
@@ -365,6 +383,15 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             }
         }
         confirm(r, kind);
+        match kind {
+            LineKind::GoroutineHeader | LineKind::RuntimeStack => {
+                r.block_frames = 0;
+                r.block_elided = false;
+            }
+            LineKind::Function => r.block_frames += 1,
+            LineKind::Elided => r.block_elided = true,
+            _ => {}
+        }
         r.pos = pos;
         r.foreign_run = 0;
         r.last_time = r.last_time.max(t.time);
@@ -441,6 +468,21 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         self.stats.report_parts += 1;
         out.push(Output::Report(key.clone(), Report { event, lines, split }));
     }
+}
+
+/// Go prints at most this many innermost frames before eliding (Go 1.21+;
+/// Go 1.19 and 1.20 print 100 and stop).
+const TRACEBACK_INNER_FRAMES: usize = 50;
+
+/// Whether the report has waited out its idle timeout at `now`.
+fn is_idle<L>(r: &OpenReport<L>, cfg: &Config, now: i64) -> bool {
+    let deep = r.block_elided || r.block_frames >= TRACEBACK_INNER_FRAMES;
+    let timeout = if deep {
+        cfg.deep_stack_idle_timeout_ns.max(cfg.idle_timeout_ns)
+    } else {
+        cfg.idle_timeout_ns
+    };
+    now.saturating_sub(r.last_time) >= timeout
 }
 
 /// Appends a line to the report, first sending out the part gathered so far
@@ -895,6 +937,28 @@ plain";
         r.push(&1, "\tvalue".into(), 5_000_000_000, &mut out);
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!(out[1], Output::Line(1, "\tvalue".into()));
+    }
+
+    #[test]
+    fn deep_tracebacks_get_the_longer_idle_timeout() {
+        // Go pauses after the 50th frame to count elided frames.
+        let mut r: Reassembler<u8, String> = Reassembler::new(Config::default());
+        let mut out = Vec::new();
+        r.push(&0, "fatal error: stack overflow".into(), 0, &mut out);
+        r.push(&0, String::new(), 0, &mut out);
+        r.push(&0, "goroutine 1 [running]:".into(), 0, &mut out);
+        for _ in 0..TRACEBACK_INNER_FRAMES {
+            r.push(&0, "main.depth(...)".into(), 0, &mut out);
+            r.push(&0, "\t/app/main.go:12".into(), 0, &mut out);
+        }
+        r.push(&0, "...44739045 frames elided...".into(), 1_500_000_000, &mut out);
+        r.push(&0, "main.depth(...)".into(), 3_000_000_000, &mut out);
+        r.push(&0, "\t/app/main.go:12".into(), 3_000_000_000, &mut out);
+        r.tick(9_000_000_000, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        r.tick(13_000_000_000, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(matches!(&out[0], Output::Report(_, rep) if rep.lines.len() == 106));
     }
 
     #[test]
