@@ -7,7 +7,10 @@
 //! [`grammar`]) → [`record`] (JSON records).
 
 pub mod container;
+pub mod classify;
+pub mod crash;
 pub mod grammar;
+pub mod parse;
 pub mod reassembler;
 pub mod record;
 pub mod time;

@@ -1,0 +1,250 @@
+//! The crash model: what a Go crash report says, field by field.
+//!
+//! Every field is read from the runtime's own output (see `parse`); a field
+//! the report does not print is `None`/empty rather than guessed. Names
+//! follow Go's vocabulary (goroutine, frame, created by, wait reason).
+
+use serde::Serialize;
+
+use crate::reassembler::Event;
+
+/// One parsed crash report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Crash {
+    /// `runtime: …` lines printed before the report's header (stack
+    /// overflow, out of memory), without the `runtime: ` prefix.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runtime_notes: Vec<String>,
+    /// The panic values in the order printed: the first is the panic that
+    /// started it all; each later one was raised while it was being handled
+    /// (`[recovered]` then `\tpanic: …`, or a panic in a deferred call).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub panics: Vec<PanicValue>,
+    /// The reason of `fatal error: <reason>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fatal_error: Option<String>,
+    /// The address of `unexpected fault address 0x…`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault_address: Option<String>,
+    /// The signal, from `[signal …]` or a `SIGxxx: …` / `PC=…` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<Signal>,
+    /// `signal arrived during cgo execution` (or external code) was printed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_cgo: bool,
+    /// `http: panic serving <remote>: …`: the client's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_remote: Option<String>,
+    /// Goroutine blocks in the order printed (for a panic or fatal error the
+    /// first is the goroutine that crashed).
+    pub goroutines: Vec<Goroutine>,
+    /// `runtime stack:` sections (the system stack of a throw), raw text.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runtime_stacks: Vec<String>,
+    /// The register dump of a signal report, raw text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registers: Option<String>,
+    /// A race detector report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub race: Option<Race>,
+    /// The event as the reassembler recognised it.
+    #[serde(skip)]
+    pub event: Option<Event>,
+}
+
+/// One `panic: …` value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PanicValue {
+    /// The value as printed, continuation lines joined with `\n` (the tab Go
+    /// 1.23+ puts before them removed), without the ` [recovered]` suffix.
+    pub value: String,
+    /// The value starts with `runtime error: ` (a runtime.Error).
+    pub runtime_error: bool,
+    /// The Go type when the runtime printed one: `main.StatusCode` for
+    /// `main.StatusCode(503)`, `main.Point` for `(main.Point) 0xc000012345`.
+    /// Errors, Stringers, strings and plain numbers print no type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub go_type: Option<String>,
+    /// Recovered, then panicked again (` [recovered]` up to Go 1.24,
+    /// ` [recovered, repanicked]` from 1.25).
+    pub recovered: bool,
+}
+
+/// A signal the runtime reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signal {
+    /// `SIGSEGV`, `SIGBUS`, `SIGQUIT`…
+    pub name: String,
+    /// `segmentation violation`, `quit`…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `code=` of `[signal …]` or `sigcode=` of `PC=…`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The faulting address (`addr=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// The program counter (`pc=` or `PC=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pc: Option<String>,
+    /// The M (OS thread) that took the signal (`m=` of `PC=…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub m: Option<u32>,
+}
+
+/// One goroutine block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Goroutine {
+    /// The goroutine id (`goroutine 7`); 0 is the scheduler's g0.
+    pub id: u64,
+    /// The status or wait reason: `running`, `chan receive`, `select`,
+    /// `IO wait`, `sync.Mutex.Lock`, `semacquire`…
+    pub state: String,
+    /// Minutes blocked (`, 5 minutes`); printed only from one minute on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_minutes: Option<u64>,
+    /// `, locked to thread`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub locked_to_thread: bool,
+    /// `gp=0x…` (Go 1.22+ under GOTRACEBACK=system, or runtime crashes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gp: Option<String>,
+    /// `m=N`, or `nil` when not running on an M.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub m: Option<String>,
+    /// `mp=0x…`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mp: Option<String>,
+    /// pprof labels: `labels:{"k": "v"}` in the bracket (Go 1.26 with
+    /// GODEBUG=tracebacklabels=1) or `{k: "v"}` after it (Go 1.27), in the
+    /// order printed. Values may be cut by the runtime (`…`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<(String, String)>,
+    /// The frames, innermost first.
+    pub frames: Vec<Frame>,
+    /// `...N frames elided...`: how many; `Some(0)` for the older
+    /// `...additional frames elided...`, which gives no count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elided_frames: Option<u64>,
+    /// `goroutine running on other thread; stack unavailable`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stack_unavailable: bool,
+    /// Where the goroutine was started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<CreatedBy>,
+}
+
+/// One frame: a function line and its location line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Frame {
+    /// The function as printed, without arguments:
+    /// `github.com/acme/shop/cart.(*Cart).Total`, `main.Map[...]`.
+    pub function: String,
+    /// The import path: `github.com/acme/shop/cart`, `main`, `net/http`.
+    /// Empty for the builtin `panic`.
+    pub package: String,
+    /// The receiver type for methods printed as `(*T).M` (pointer
+    /// receivers, `*T`) or `T.M` where `M` is not a closure (`funcN`,
+    /// `gowrapN`) or init suffix; `None` for functions and closures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiver: Option<String>,
+    /// The function or method name after package and receiver, closure
+    /// suffixes kept (`main.func1`), generic brackets removed.
+    pub name: String,
+    /// A generic function (`[...]` or a shape in brackets).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub generic: bool,
+    /// The argument list as printed, without parentheses: `0xc000010000,
+    /// {0x1, 0x2}`, `...` (inlined), `` (none).
+    pub args: String,
+    /// The source file as printed (absolute, or module-relative with
+    /// -trimpath).
+    pub file: String,
+    pub line: u32,
+    /// `+0x1d`: the PC offset in the function (absent on inlined frames).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<String>,
+    /// The frame belongs to the runtime (`runtime`, `internal/runtime/…`,
+    /// the `panic` builtin, `internal/sync`/`sync.fatal` throws).
+    pub runtime: bool,
+}
+
+/// `created by pkg.Func in goroutine N` and its location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreatedBy {
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+    /// The goroutine that ran the `go` statement (Go 1.21+).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_goroutine: Option<u64>,
+}
+
+/// A race detector report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Race {
+    /// The accesses in the order printed: the current one first, then the
+    /// previous one (`Previous write at …`).
+    pub accesses: Vec<RaceAccess>,
+    /// `Goroutine 7 (running) created at:` sections.
+    pub goroutines: Vec<RaceGoroutine>,
+    /// `Location is …` when printed (globals, heap blocks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RaceAccess {
+    /// `read` or `write`, prefixed `atomic ` for atomic accesses.
+    pub kind: String,
+    /// This is the earlier access (`Previous …`).
+    pub previous: bool,
+    pub address: String,
+    /// The goroutine; `None` with `main_goroutine` for `by main goroutine`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goroutine: Option<u64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub main_goroutine: bool,
+    pub frames: Vec<Frame>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RaceGoroutine {
+    pub id: u64,
+    /// `running` or `finished`.
+    pub status: String,
+    /// Where it was created, innermost first.
+    pub frames: Vec<Frame>,
+}
+
+impl Crash {
+    /// The goroutine the report is about: the first block of a panic, fatal
+    /// error or signal report (the one that crashed, or for SIGQUIT the one
+    /// the signal landed on), `None` for race reports and plain dumps.
+    pub fn crashing_goroutine(&self) -> Option<&Goroutine> {
+        match self.event {
+            Some(Event::DataRace | Event::GoroutineDump) | None => None,
+            _ => self.goroutines.iter().find(|g| g.id != 0),
+        }
+    }
+
+    /// The first panic value, or the fatal reason.
+    pub fn message(&self) -> Option<String> {
+        if let Some(p) = self.panics.first() {
+            return Some(p.value.clone());
+        }
+        if let Some(f) = &self.fatal_error {
+            return Some(f.clone());
+        }
+        if let Some(s) = &self.signal {
+            return Some(match &s.description {
+                Some(d) => format!("{}: {d}", s.name),
+                None => s.name.clone(),
+            });
+        }
+        if self.race.is_some() {
+            return Some("DATA RACE".to_owned());
+        }
+        None
+    }
+}
