@@ -8,7 +8,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gopanic::container::{Decoder, Format, LogLine};
 use gopanic::reassembler::{Config, Output, Reassembler};
-use gopanic::record::write_json;
+use gopanic::record::Shaper;
 use std::hint::black_box;
 
 fn cri(i: usize, stream: &str, text: &str) -> String {
@@ -64,6 +64,7 @@ fn run(input: &str, emit: bool) -> usize {
     let mut out: Vec<Output<Option<String>, LogLine>> = Vec::new();
     let mut buf = Vec::with_capacity(1 << 16);
     let mut records = 0;
+    let mut shaper = Shaper::default();
     for raw in input.lines() {
         if let Some(line) = d.push(raw) {
             let key = line.stream.clone();
@@ -73,7 +74,7 @@ fn run(input: &str, emit: bool) -> usize {
         for o in out.drain(..) {
             if emit {
                 buf.clear();
-                write_json(&o, &mut buf);
+                shaper.write_json(&o, &mut buf);
             }
             records += 1;
         }

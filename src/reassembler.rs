@@ -595,6 +595,9 @@ fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
         P::Message => match kind {
             K::Indented | K::SignalInfo | K::SignalNote => Continue(P::Message),
             K::Panic | K::FatalError | K::FaultAddress if lead_in => Continue(P::Message),
+            // Two threads can throw at once: `fatal error: concurrent map
+            // writes` is then printed twice before the first traceback.
+            K::FatalError if r.event == Event::FatalError && !held => Continue(P::Message),
             K::SignalHeader if lead_in => Continue(P::SignalHeader),
             K::GoroutineHeader if blank_before || (r.http && !held) => Continue(P::Header),
             K::RuntimeStack if blank_before => Continue(P::RuntimeStack),
@@ -959,6 +962,21 @@ plain";
         r.tick(13_000_000_000, &mut out);
         assert_eq!(out.len(), 1);
         assert!(matches!(&out[0], Output::Report(_, rep) if rep.lines.len() == 106));
+    }
+
+    #[test]
+    fn two_threads_throwing_at_once_is_one_report() {
+        let text = "\
+fatal error: concurrent map writes
+fatal error: concurrent map writes
+
+goroutine 7 [running]:
+main.fill()
+\t/app/main.go:15 +0xd2";
+        assert_eq!(run(text).len(), 1);
+        // But a fatal error after a finished report is a report of its own.
+        let text = format!("{NIL_DEREF_122}\nfatal error: concurrent map writes");
+        assert_eq!(run(&text).len(), 2);
     }
 
     #[test]

@@ -1,51 +1,413 @@
-//! Record shaping: reassembler output as JSON records.
+//! Record shaping: reassembler output as JSON records for Loki and
+//! Elasticsearch. The schema is documented in `docs/record-schema.md` and
+//! checked by `docs/record.schema.json` / `docs/record-ecs.schema.json`.
 //!
 //! An ordinary line leaves as its decoded record (`time`, `stream`, `log`
 //! for CRI and docker, `log` alone for plain text). A crash report leaves as
-//! one record: the first line's `time` and `stream`, `log` holding the
-//! report's lines joined with `\n`, and a `go` object. The names under `go`
-//! are a stable interface (see `docs/record-schema.md` once it exists).
+//! one record: the first line's fields, `log` holding the report's lines
+//! joined with `\n`, a top-level `level`, and the `go` object: flat scalars
+//! for Loki's `| json` (which skips arrays) and the full structure for
+//! Elasticsearch, bounded in size.
+//!
+//! The ECS profile renames the text field to `message` (ECS's `log` is an
+//! object: `log.level`) on every record, so one index never sees `log` as
+//! both text and object, and adds `error.*` and `event.*`.
 
-use serde::Serialize;
+use std::collections::VecDeque;
 
+use serde_json::{Map, Value, json};
+
+use crate::classify::{Bucket, Classification, buckets, classify, fingerprint, top_frame};
 use crate::container::LogLine;
-use crate::reassembler::{Line, Output, Report};
+use crate::crash::{Crash, Goroutine};
+use crate::parse::parse;
+use crate::reassembler::{Event, Line, Output, Report, Split};
 
-#[derive(Serialize)]
-struct LineRecord<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    time: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stream: Option<&'a str>,
-    log: &'a str,
+/// Version of the `go` object's layout (`go.schema`).
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Field naming of the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// `log` holds the text; `level` at the top; for Loki and plain
+    /// Elasticsearch indices.
+    #[default]
+    Default,
+    /// Elastic Common Schema: `message`, `log.level`, `error.*`, `event.*`.
+    Ecs,
 }
 
-#[derive(Serialize)]
-struct ReportRecord<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    time: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stream: Option<&'a str>,
-    log: String,
-    go: GoFields,
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "default" => Ok(Profile::Default),
+            "ecs" => Ok(Profile::Ecs),
+            _ => Err(format!("unknown profile {s:?} (expected default or ecs)")),
+        }
+    }
 }
 
-/// The `go` object of a report record.
-#[derive(Serialize)]
-struct GoFields {
-    /// What the runtime printed: `panic`, `fatal_error`, `signal`,
-    /// `data_race`, `goroutine_dump`, `http_panic`.
-    event: &'static str,
-    /// Number of lines joined into `log`.
-    lines: usize,
-    /// The report hit a size bound and was split into parts.
-    truncated: bool,
-    /// Shared by all parts of a split report.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    report_id: Option<String>,
-    /// 1-based part number of a split report.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    part: Option<u32>,
+/// Size bounds of the nested parts of a record.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Goroutines given in full under `go.goroutines` (the crashing one
+    /// first); the rest are counted in `go.goroutines_omitted` and still
+    /// appear in `log` and in the buckets.
+    pub max_goroutines: usize,
+    /// Buckets under `go.goroutine_buckets`.
+    pub max_buckets: usize,
+    /// Buckets named in the one-line `go.goroutine_summary`.
+    pub summary_buckets: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_goroutines: 20,
+            max_buckets: 10,
+            summary_buckets: 3,
+        }
+    }
+}
+
+/// What a split report's first part knew, handed to the later parts (which
+/// hold only goroutine blocks) so that every part carries the same class,
+/// message and fingerprint.
+#[derive(Debug, Clone)]
+struct Carry {
+    id: u64,
+    fields: Map<String, Value>,
+    level: &'static str,
+}
+
+/// Shapes records; holds the little state that split reports need.
+#[derive(Debug, Default)]
+pub struct Shaper {
+    pub profile: Profile,
+    pub limits: Limits,
+    carries: VecDeque<Carry>,
+}
+
+/// The scalars a first part hands to later parts.
+const CARRIED: &[&str] = &[
+    "class",
+    "fatal",
+    "recoverable",
+    "message",
+    "fingerprint",
+    "goroutine",
+    "top_frame",
+    "signal",
+    "value_type",
+    "http_remote",
+];
+
+/// Split reports in flight remembered at most (oldest forgotten first).
+const MAX_CARRIES: usize = 256;
+
+impl Shaper {
+    pub fn new(profile: Profile, limits: Limits) -> Self {
+        Shaper {
+            profile,
+            limits,
+            carries: VecDeque::new(),
+        }
+    }
+
+    /// The record of an ordinary line, from the host's record of it.
+    pub fn line_record(&self, mut base: Map<String, Value>) -> Map<String, Value> {
+        if self.profile == Profile::Ecs
+            && let Some(text) = base.remove("log")
+        {
+            base.insert("message".into(), text);
+        }
+        base
+    }
+
+    /// The record of a report: `base` holds the first line's other fields
+    /// (time, stream, Kubernetes metadata…), which are kept.
+    pub fn report_record<L: Line>(
+        &mut self,
+        mut base: Map<String, Value>,
+        event: Event,
+        lines: &[L],
+        split: Option<Split>,
+    ) -> Map<String, Value> {
+        let texts: Vec<&str> = lines.iter().map(Line::text).collect();
+        let text = texts.join("\n");
+        let crash = parse(event, &texts);
+        let verdict = classify(&crash);
+        let mut go = Map::new();
+        go.insert("schema".into(), json!(SCHEMA_VERSION));
+        go.insert("event".into(), json!(event.as_str()));
+        let mut level = verdict.level;
+        self.insert_verdict(&mut go, &crash, &verdict);
+        go.insert("lines".into(), json!(lines.len()));
+        go.insert("truncated".into(), json!(split.is_some()));
+        if let Some(s) = split {
+            go.insert("report_id".into(), json!(format!("{:016x}", s.id)));
+            go.insert("part".into(), json!(s.part));
+            level = self.carry(s, &mut go, level);
+        }
+        self.insert_goroutines(&mut go, &crash);
+        insert_details(&mut go, &crash);
+
+        base.remove("log");
+        base.remove("message");
+        match self.profile {
+            Profile::Default => {
+                base.insert("log".into(), Value::String(text));
+                base.insert("level".into(), json!(level));
+            }
+            Profile::Ecs => {
+                insert_ecs(&mut base, &go, level, &text);
+                base.insert("message".into(), Value::String(text));
+            }
+        }
+        base.insert("go".into(), Value::Object(go));
+        base
+    }
+
+    fn insert_verdict(&self, go: &mut Map<String, Value>, crash: &Crash, v: &Classification) {
+        go.insert("class".into(), json!(v.class));
+        go.insert("fatal".into(), json!(v.fatal));
+        go.insert("recoverable".into(), json!(v.recoverable));
+        if let Some(m) = crash.message() {
+            go.insert("message".into(), json!(m));
+        }
+        go.insert("fingerprint".into(), json!(fingerprint(crash, v.class)));
+        if let Some(t) = crash.panics.first().and_then(|p| p.go_type.as_ref()) {
+            go.insert("value_type".into(), json!(t));
+        }
+        if let Some(g) = crash.crashing_goroutine() {
+            let mut o = Map::new();
+            o.insert("id".into(), json!(g.id));
+            o.insert("state".into(), json!(g.state));
+            if let Some(m) = g.wait_minutes {
+                o.insert("wait_minutes".into(), json!(m));
+            }
+            if !g.labels.is_empty() {
+                o.insert("labels".into(), labels_object(g));
+            }
+            go.insert("goroutine".into(), Value::Object(o));
+        }
+        let site = crash
+            .crashing_goroutine()
+            .or_else(|| crash.goroutines.first())
+            .and_then(top_frame)
+            .or_else(|| {
+                let race = crash.race.as_ref()?;
+                race.accesses.first()?.frames.iter().find(|f| !f.runtime)
+            });
+        if let Some(f) = site {
+            go.insert(
+                "top_frame".into(),
+                json!({"function": f.function, "package": f.package, "file": f.file, "line": f.line}),
+            );
+        }
+        if let Some(s) = &crash.signal {
+            go.insert("signal".into(), serde_json::to_value(s).unwrap_or(Value::Null));
+        }
+        if let Some(r) = &crash.http_remote {
+            go.insert("http_remote".into(), json!(r));
+        }
+    }
+
+    /// Remembers a first part's verdict, or applies it to a later part.
+    fn carry(&mut self, s: Split, go: &mut Map<String, Value>, level: &'static str) -> &'static str {
+        if s.part == 1 {
+            let fields = CARRIED
+                .iter()
+                .filter_map(|k| go.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+                .collect();
+            if self.carries.len() >= MAX_CARRIES {
+                self.carries.pop_front();
+            }
+            self.carries.push_back(Carry { id: s.id, fields, level });
+            return level;
+        }
+        let Some(c) = self.carries.iter().find(|c| c.id == s.id) else {
+            return level;
+        };
+        for (k, v) in &c.fields {
+            go.insert(k.clone(), v.clone());
+        }
+        c.level
+    }
+
+    fn insert_goroutines(&self, go: &mut Map<String, Value>, crash: &Crash) {
+        let total = crash.goroutines.len();
+        go.insert("goroutines_total".into(), json!(total));
+        if total == 0 {
+            return;
+        }
+        let all = buckets(&crash.goroutines);
+        go.insert(
+            "goroutine_summary".into(),
+            json!(summary(&all, self.limits.summary_buckets)),
+        );
+        let shown: Vec<Value> = all.iter().take(self.limits.max_buckets).map(bucket_value).collect();
+        go.insert("goroutine_buckets".into(), Value::Array(shown));
+        if all.len() > self.limits.max_buckets {
+            go.insert(
+                "goroutine_buckets_omitted".into(),
+                json!(all.len() - self.limits.max_buckets),
+            );
+        }
+        let full: Vec<Value> = crash
+            .goroutines
+            .iter()
+            .take(self.limits.max_goroutines)
+            .map(goroutine_value)
+            .collect();
+        go.insert("goroutines".into(), Value::Array(full));
+        if total > self.limits.max_goroutines {
+            go.insert(
+                "goroutines_omitted".into(),
+                json!(total - self.limits.max_goroutines),
+            );
+        }
+    }
+}
+
+/// `4980 × chan receive in worker.(*Pool).run; 20 × select in main.loop`.
+fn summary(buckets: &[Bucket<'_>], n: usize) -> String {
+    let mut parts: Vec<String> = buckets
+        .iter()
+        .take(n)
+        .map(|b| match b.top_frame {
+            Some(f) => format!("{} × {} in {}", b.count, b.state, f.function),
+            None => format!("{} × {}", b.count, b.state),
+        })
+        .collect();
+    let rest: usize = buckets.iter().skip(n).map(|b| b.count).sum();
+    if rest > 0 {
+        parts.push(format!("{rest} more"));
+    }
+    parts.join("; ")
+}
+
+fn bucket_value(b: &Bucket<'_>) -> Value {
+    let mut o = Map::new();
+    o.insert("count".into(), json!(b.count));
+    o.insert("state".into(), json!(b.state));
+    if let Some(m) = b.min_wait_minutes {
+        o.insert("wait_minutes_min".into(), json!(m));
+    }
+    if let Some(m) = b.max_wait_minutes {
+        o.insert("wait_minutes_max".into(), json!(m));
+    }
+    if let Some(f) = b.top_frame {
+        o.insert("top_function".into(), json!(f.function));
+        o.insert("top_file".into(), json!(f.file));
+        o.insert("top_line".into(), json!(f.line));
+    }
+    o.insert("first_goroutine".into(), json!(b.first_id));
+    Value::Object(o)
+}
+
+fn labels_object(g: &Goroutine) -> Value {
+    Value::Object(
+        g.labels
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+fn goroutine_value(g: &Goroutine) -> Value {
+    let mut v = serde_json::to_value(g).unwrap_or(Value::Null);
+    // Labels as an object (`labels.request_id`), not pairs.
+    if let Some(o) = v.as_object_mut()
+        && !g.labels.is_empty()
+    {
+        o.insert("labels".into(), labels_object(g));
+    }
+    v
+}
+
+fn insert_details(go: &mut Map<String, Value>, crash: &Crash) {
+    let mut put = |k: &str, v: Value| {
+        go.insert(k.into(), v);
+    };
+    if !crash.panics.is_empty() {
+        put("panics", serde_json::to_value(&crash.panics).unwrap_or(Value::Null));
+    }
+    if let Some(f) = &crash.fatal_error {
+        put("fatal_error", json!(f));
+    }
+    if let Some(a) = &crash.fault_address {
+        put("fault_address", json!(a));
+    }
+    if crash.in_cgo {
+        put("in_cgo", json!(true));
+    }
+    if !crash.runtime_notes.is_empty() {
+        put("runtime_notes", json!(crash.runtime_notes));
+    }
+    if !crash.runtime_stacks.is_empty() {
+        put("runtime_stacks", json!(crash.runtime_stacks));
+    }
+    if let Some(r) = &crash.registers {
+        put("registers", json!(r));
+    }
+    if let Some(r) = &crash.race {
+        put("race", serde_json::to_value(r).unwrap_or(Value::Null));
+    }
+}
+
+/// ECS fields: only those that map honestly. A goroutine is not an OS
+/// thread, so `process.thread.id` stays unset.
+fn insert_ecs(base: &mut Map<String, Value>, go: &Map<String, Value>, level: &str, text: &str) {
+    let fatal = go.get("fatal").and_then(Value::as_bool).unwrap_or(false);
+    let mut error = Map::new();
+    if let Some(m) = go.get("message") {
+        error.insert("message".into(), m.clone());
+    }
+    if let Some(c) = go.get("class") {
+        error.insert("type".into(), c.clone());
+    }
+    error.insert("stack_trace".into(), json!(text));
+    base.insert("error".into(), Value::Object(error));
+    base.insert("log".into(), json!({"level": level}));
+    base.insert(
+        "event".into(),
+        json!({
+            "kind": "event",
+            "category": ["process"],
+            "type": [if fatal { "end" } else { "info" }],
+            "outcome": "failure",
+        }),
+    );
+}
+
+/// The host record of a decoded container line: `time`, `stream`, `log`.
+pub fn log_line_base(line: &LogLine) -> Map<String, Value> {
+    let mut m = Map::new();
+    if let Some(t) = &line.time {
+        m.insert("time".into(), json!(t));
+    }
+    if let Some(s) = &line.stream {
+        m.insert("stream".into(), json!(s));
+    }
+    m.insert("log".into(), json!(line.text));
+    m
+}
+
+impl Shaper {
+    /// Writes one reassembler output as a JSON object (no newline) to `buf`.
+    pub fn write_json<K>(&mut self, output: &Output<K, LogLine>, buf: &mut Vec<u8>) {
+        let record = match output {
+            Output::Line(_, line) => self.line_record(log_line_base(line)),
+            Output::Report(_, Report { event, lines, split }) => {
+                let base = lines.first().map(log_line_base).unwrap_or_default();
+                self.report_record(base, *event, lines, *split)
+            }
+        };
+        // Writing a Value into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *buf, &record);
+    }
 }
 
 /// The report's lines joined with `\n`.
@@ -61,43 +423,9 @@ pub fn join_lines<L: Line>(lines: &[L]) -> String {
     s
 }
 
-/// Writes one output as a JSON object (no trailing newline) to `buf`.
-pub fn write_json<K>(output: &Output<K, LogLine>, buf: &mut Vec<u8>) {
-    let result = match output {
-        Output::Line(_, line) => serde_json::to_writer(
-            &mut *buf,
-            &LineRecord {
-                time: line.time.as_deref(),
-                stream: line.stream.as_deref(),
-                log: &line.text,
-            },
-        ),
-        Output::Report(_, report) => serde_json::to_writer(&mut *buf, &report_record(report)),
-    };
-    // Serializing borrowed strings and numbers into a Vec cannot fail.
-    debug_assert!(result.is_ok());
-}
-
-fn report_record(report: &Report<LogLine>) -> ReportRecord<'_> {
-    let first = report.lines.first();
-    ReportRecord {
-        time: first.and_then(|l| l.time.as_deref()),
-        stream: first.and_then(|l| l.stream.as_deref()),
-        log: join_lines(&report.lines),
-        go: GoFields {
-            event: report.event.as_str(),
-            lines: report.lines.len(),
-            truncated: report.split.is_some(),
-            report_id: report.split.map(|s| format!("{:016x}", s.id)),
-            part: report.split.map(|s| s.part),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reassembler::{Event, Split};
 
     fn cri(text: &str) -> LogLine {
         LogLine {
@@ -110,42 +438,134 @@ mod tests {
         }
     }
 
-    fn json<K>(o: &Output<K, LogLine>) -> serde_json::Value {
+    fn json_of(shaper: &mut Shaper, o: &Output<(), LogLine>) -> Value {
         let mut buf = Vec::new();
-        write_json(o, &mut buf);
+        shaper.write_json(o, &mut buf);
         serde_json::from_slice(&buf).unwrap()
+    }
+
+    const REPORT: &[&str] = &[
+        "panic: runtime error: invalid memory address or nil pointer dereference",
+        "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a1f2e]",
+        "",
+        "goroutine 7 [running]:",
+        "github.com/acme/shop/cart.(*Cart).Total(...)",
+        "\t/app/cart/cart.go:88",
+        "main.main()",
+        "\t/app/main.go:12 +0x24",
+    ];
+
+    fn report(split: Option<Split>) -> Output<(), LogLine> {
+        Output::Report(
+            (),
+            Report {
+                event: Event::Panic,
+                lines: REPORT.iter().map(|l| cri(l)).collect(),
+                split,
+            },
+        )
     }
 
     #[test]
     fn ordinary_lines_keep_their_fields() {
-        let v = json(&Output::Line((), cri("hello \"x\"")));
+        let mut s = Shaper::default();
+        let v = json_of(&mut s, &Output::Line((), cri("hello \"x\"")));
         assert_eq!(
             v,
-            serde_json::json!({"time":"2026-11-27T06:51:01.5Z","stream":"stderr","log":"hello \"x\""})
+            json!({"time":"2026-11-27T06:51:01.5Z","stream":"stderr","log":"hello \"x\""})
         );
-        let v = json(&Output::Line((), LogLine::plain("plain".into())));
-        assert_eq!(v, serde_json::json!({"log":"plain"}));
+        let v = json_of(&mut s, &Output::Line((), LogLine::plain("plain".into())));
+        assert_eq!(v, json!({"log":"plain"}));
+        let mut ecs = Shaper::new(Profile::Ecs, Limits::default());
+        let v = json_of(&mut ecs, &Output::Line((), LogLine::plain("plain".into())));
+        assert_eq!(v, json!({"message":"plain"}));
     }
 
     #[test]
-    fn reports_are_one_record() {
-        let report = Report {
-            event: Event::Panic,
-            lines: vec![cri("panic: boom"), cri(""), cri("goroutine 1 [running]:")],
-            split: None,
-        };
-        let v = json(&Output::Report((), report.clone()));
-        assert_eq!(v["log"], "panic: boom\n\ngoroutine 1 [running]:");
+    fn a_report_record_has_flat_scalars_and_structure() {
+        let mut s = Shaper::default();
+        let v = json_of(&mut s, &report(None));
+        assert_eq!(v["log"], REPORT.join("\n"));
         assert_eq!(v["time"], "2026-11-27T06:51:01.5Z");
-        assert_eq!(v["go"], serde_json::json!({"event":"panic","lines":3,"truncated":false}));
+        assert_eq!(v["level"], "fatal");
+        let go = &v["go"];
+        assert_eq!(go["schema"], 1);
+        assert_eq!(go["event"], "panic");
+        assert_eq!(go["class"], "nil_dereference");
+        assert_eq!(go["fatal"], true);
+        assert_eq!(go["recoverable"], true);
+        assert_eq!(go["message"], REPORT[0]["panic: ".len()..]);
+        assert_eq!(go["goroutine"], json!({"id": 7, "state": "running"}));
+        assert_eq!(go["top_frame"]["function"], "github.com/acme/shop/cart.(*Cart).Total");
+        assert_eq!(go["top_frame"]["line"], 88);
+        assert_eq!(go["signal"]["addr"], "0x0");
+        assert_eq!(go["goroutines_total"], 1);
+        assert_eq!(
+            go["goroutine_summary"],
+            "1 × running in github.com/acme/shop/cart.(*Cart).Total"
+        );
+        assert_eq!(go["goroutines"][0]["frames"][1]["function"], "main.main");
+        assert_eq!(go["truncated"], false);
+        assert_eq!(go["lines"], 8);
+        assert_eq!(go["fingerprint"].as_str().unwrap().len(), 16);
+    }
 
-        let part = Report {
-            split: Some(Split { id: 42, part: 2 }),
-            ..report
-        };
-        let v = json(&Output::Report((), part));
-        assert_eq!(v["go"]["truncated"], true);
-        assert_eq!(v["go"]["part"], 2);
-        assert_eq!(v["go"]["report_id"], "000000000000002a");
+    #[test]
+    fn ecs_profile_maps_honestly() {
+        let mut s = Shaper::new(Profile::Ecs, Limits::default());
+        let v = json_of(&mut s, &report(None));
+        assert_eq!(v["message"], REPORT.join("\n"));
+        assert_eq!(v["log"], json!({"level": "fatal"}));
+        assert_eq!(v["error"]["type"], "nil_dereference");
+        assert_eq!(v["error"]["stack_trace"], REPORT.join("\n"));
+        assert_eq!(v["event"]["type"], json!(["end"]));
+        assert!(v.get("level").is_none());
+        assert_eq!(v["go"]["class"], "nil_dereference");
+    }
+
+    #[test]
+    fn later_parts_carry_the_first_parts_verdict() {
+        let mut s = Shaper::default();
+        let first = json_of(&mut s, &report(Some(Split { id: 9, part: 1 })));
+        let later = Output::Report(
+            (),
+            Report {
+                event: Event::Panic,
+                lines: vec![cri("goroutine 8 [select]:"), cri("main.loop()"), cri("\t/app/main.go:30 +0x1")],
+                split: Some(Split { id: 9, part: 2 }),
+            },
+        );
+        let second = json_of(&mut s, &later);
+        for k in ["class", "message", "fingerprint", "goroutine", "top_frame"] {
+            assert_eq!(first["go"][k], second["go"][k], "{k}");
+        }
+        assert_eq!(second["go"]["part"], 2);
+        assert_eq!(second["go"]["goroutines_total"], 1);
+        assert_eq!(second["go"]["goroutines"][0]["id"], 8);
+        assert_eq!(second["level"], "fatal");
+    }
+
+    #[test]
+    fn big_dumps_are_bounded() {
+        let mut lines = vec![cri("fatal error: all goroutines are asleep - deadlock!")];
+        for id in 1..=60 {
+            lines.push(cri(""));
+            lines.push(cri(&format!("goroutine {id} [chan receive, {} minutes]:", id % 5 + 1)));
+            lines.push(cri(if id % 2 == 0 { "main.worker()" } else { "main.poller()" }));
+            lines.push(cri("\t/app/main.go:9 +0x1"));
+        }
+        let mut s = Shaper::default();
+        let v = json_of(&mut s, &Output::Report((), Report { event: Event::FatalError, lines, split: None }));
+        let go = &v["go"];
+        assert_eq!(go["goroutines_total"], 60);
+        assert_eq!(go["goroutines"].as_array().unwrap().len(), 20);
+        assert_eq!(go["goroutines_omitted"], 40);
+        assert_eq!(go["goroutine_buckets"][0]["count"], 30);
+        assert_eq!(go["goroutine_buckets"][0]["wait_minutes_min"], 1);
+        assert_eq!(go["goroutine_buckets"][0]["wait_minutes_max"], 5);
+        assert_eq!(
+            go["goroutine_summary"],
+            "30 × chan receive in main.poller; 30 × chan receive in main.worker"
+        );
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use gopanic::container::{Decoder, Format, LogLine};
 use gopanic::reassembler::{Config, Output, Reassembler};
-use gopanic::record::write_json;
+use gopanic::record::{Limits, Profile, Shaper};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,6 +43,13 @@ struct Args {
     /// Longest logical line kept whole after merging partial chunks.
     #[arg(long, default_value_t = 4 << 20)]
     max_line_bytes: usize,
+    /// Record field names: `default` (`log`, `level`) or `ecs` (`message`,
+    /// `log.level`, `error.*`, `event.*`).
+    #[arg(long, default_value = "default", value_parser = parse_profile)]
+    profile: Profile,
+    /// Goroutines given in full under `go.goroutines` (all are in `log`).
+    #[arg(long, default_value_t = Limits::default().max_goroutines)]
+    max_goroutines: usize,
     /// Print counters to standard error at the end.
     #[arg(long)]
     stats: bool,
@@ -51,6 +58,10 @@ struct Args {
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
     s.parse()
 }
 
@@ -70,6 +81,7 @@ type Key = (usize, Option<String>);
 struct Source {
     decoder: Decoder,
     reassembler: Reassembler<Key, LogLine>,
+    shaper: Shaper,
     index: usize,
     /// Plain lines carry no time: they get the time elapsed since start.
     started: Instant,
@@ -90,6 +102,13 @@ impl Source {
         Source {
             decoder: Decoder::new(args.format, args.max_line_bytes),
             reassembler: Reassembler::new(cfg),
+            shaper: Shaper::new(
+                args.profile,
+                Limits {
+                    max_goroutines: args.max_goroutines,
+                    ..Limits::default()
+                },
+            ),
             index,
             started: Instant::now(),
             last_input: None,
@@ -134,7 +153,7 @@ impl Source {
         let mut buf = Vec::with_capacity(512);
         for o in self.out.drain(..) {
             buf.clear();
-            write_json(&o, &mut buf);
+            self.shaper.write_json(&o, &mut buf);
             buf.push(b'\n');
             w.write_all(&buf)?;
             totals.records_out += 1;
