@@ -22,6 +22,7 @@ pub const CLASSES: &[&str] = &[
     "nil_channel_close",
     "negative_waitgroup",
     "makeslice",
+    "nil_panic",
     "runtime_error",
     "custom_panic",
     "repanic",
@@ -83,9 +84,12 @@ fn class_of(c: &Crash, event: Event) -> &'static str {
                 return "unknown";
             };
             let class = panic_class(&root.value);
-            // A user value recovered and panicked again: the chain is the
-            // story. A runtime error keeps its own class however wrapped.
-            if class == "custom_panic" && c.panics.len() > 1 {
+            // A user value recovered and panicked again (Go 1.25+ prints a
+            // re-panic of the same value as one `[recovered, repanicked]`
+            // line, older versions as a `\tpanic:` chain), or a panic in a
+            // deferred call: the chain is the story. A runtime error keeps
+            // its own class however wrapped.
+            if class == "custom_panic" && (c.panics.len() > 1 || root.recovered) {
                 return "repanic";
             }
             return class;
@@ -154,6 +158,10 @@ pub fn panic_class(value: &str) -> &'static str {
         "negative_waitgroup"
     } else if v.starts_with("makeslice: ") {
         "makeslice"
+    } else if v == "panic called with nil argument" || value == "nil" {
+        // panic(nil): `nil` (≤1.20), a PanicNilError (1.21+), a runtime
+        // error from 1.27. One class, whatever the version.
+        "nil_panic"
     } else if runtime_error {
         "runtime_error"
     } else {
@@ -165,7 +173,7 @@ pub fn panic_class(value: &str) -> &'static str {
 /// frame (those above it are deferred calls, such as net/http's recover),
 /// without the runtime's own frames and the `sync` plumbing that reports
 /// misuse of a lock or WaitGroup.
-pub fn site_frames(g: &Goroutine) -> impl Iterator<Item = &Frame> {
+pub fn site_frames(g: &Goroutine) -> impl Iterator<Item = &Frame> + Clone {
     let after_panic = g
         .frames
         .iter()
@@ -188,12 +196,19 @@ pub const FINGERPRINT_FRAMES: usize = 3;
 
 /// A short stable id of the root cause: FNV-1a (64 bit, hex) over
 ///
-/// `v1`, the class, then for each of the first [`FINGERPRINT_FRAMES`] site
-/// frames of the goroutine the report is about `function:line`, where
-/// `function` has generic shapes removed and compiler wrappers (`gowrapN`,
-/// `deferwrapN`, which Go 1.22+ adds for `go f(x)` / `defer f(x)`) are
-/// skipped. For a race report, the same for the top two frames of each
-/// access, sorted (which access comes first varies between runs).
+/// `v1`, the class, then up to [`FINGERPRINT_FRAMES`] site frames of the
+/// goroutine the report is about, as `function:line`, taken from the
+/// program's own code: frames of the standard library are skipped, because
+/// their line numbers (and sometimes their call chains) change with every
+/// Go release; only when the site has no frame outside the standard library
+/// do its standard-library functions count, without line numbers. Generic
+/// shapes are removed from names and compiler wrappers (`gowrapN`,
+/// `deferwrapN`, which Go 1.22+ adds for `go f(x)` / `defer f(x)`) skipped.
+/// For a race report, the top frame of each access, sorted (which access
+/// comes first varies between runs; callers of the racing function differ
+/// by Go version: `main.main.func1` before 1.22, `main.main.gowrap1` after).
+/// A report with no frames at all (`GOTRACEBACK=none`) uses its message
+/// instead, digits removed.
 ///
 /// Left out on purpose: addresses, offsets, goroutine ids, argument values,
 /// file paths (they change with the build directory and -trimpath) and the
@@ -204,26 +219,52 @@ pub fn fingerprint(c: &Crash, class: &str) -> String {
         let mut accesses: Vec<String> = race
             .accesses
             .iter()
-            .map(|a| frame_keys(a.frames.iter().filter(|f| !is_plumbing(f)), 2).join(","))
+            .map(|a| frame_keys(a.frames.iter().filter(|f| !is_plumbing(f)), 1).join(","))
             .collect();
         accesses.sort();
         parts.extend(accesses);
-    } else if let Some(g) = c.crashing_goroutine().or_else(|| c.goroutines.first()) {
+    } else if let Some(g) = c.crashing_goroutine().or_else(|| c.goroutines.first())
+        && g.frames.iter().any(|f| !f.runtime)
+    {
         parts.extend(frame_keys(site_frames(g), FINGERPRINT_FRAMES));
+    } else if let Some(m) = c.message() {
+        parts.push(m.chars().filter(|ch| !ch.is_ascii_digit()).collect());
     }
     format!("{:016x}", fnv1a(parts.join("\n").as_bytes()))
 }
 
-fn frame_keys<'a>(frames: impl Iterator<Item = &'a Frame>, n: usize) -> Vec<String> {
+fn frame_keys<'a>(frames: impl Iterator<Item = &'a Frame> + Clone, n: usize) -> Vec<String> {
+    let own: Vec<String> = frames
+        .clone()
+        .filter(|f| !is_wrapper(f) && !is_std(&f.package))
+        .take(n)
+        .map(|f| format!("{}:{}", strip_generics(&f.function), f.line))
+        .collect();
+    if !own.is_empty() {
+        return own;
+    }
     frames
         .filter(|f| !is_wrapper(f))
         .take(n)
-        .map(|f| format!("{}:{}", strip_generics(&f.function), f.line))
+        .map(|f| strip_generics(&f.function))
         .collect()
 }
 
-/// `main.main.gowrap1`, `main.f.deferwrap2`: wrappers the compiler adds.
+/// A standard-library package: its path's first element has no dot
+/// (`net/http`, `time`), and it is not `main`. A module named without a dot
+/// (`module app`) is taken for the standard library too; its crashes then
+/// fingerprint by the frames of dotted modules and `main`.
+pub fn is_std(package: &str) -> bool {
+    let first = package.split('/').next().unwrap_or("");
+    !first.is_empty() && !first.contains('.') && package != "main"
+}
+
+/// `main.main.gowrap1`, `main.f.deferwrap2`: wrappers the compiler adds;
+/// `main._Cfunc_decode` in `_cgo_gotypes.go`: wrappers cgo generates.
 fn is_wrapper(f: &Frame) -> bool {
+    if f.name.starts_with("_Cfunc_") || f.name.starts_with("_cgo") {
+        return true;
+    }
     let last = f.function.rsplit('.').next().unwrap_or("");
     ["gowrap", "deferwrap"].iter().any(|p| {
         last.strip_prefix(p)
@@ -327,8 +368,9 @@ mod tests {
             ("sync: negative WaitGroup counter", "negative_waitgroup"),
             ("runtime error: makeslice: len out of range", "makeslice"),
             ("runtime error: hash of unhashable type []int", "runtime_error"),
-            ("runtime error: panic called with nil argument", "runtime_error"),
-            ("panic called with nil argument", "custom_panic"),
+            ("runtime error: panic called with nil argument", "nil_panic"),
+            ("panic called with nil argument", "nil_panic"),
+            ("nil", "nil_panic"),
             ("main.StatusCode(503)", "custom_panic"),
         ] {
             assert_eq!(panic_class(v), class, "{v}");

@@ -220,10 +220,12 @@ pub struct RaceGoroutine {
 impl Crash {
     /// The goroutine the report is about: the first block of a panic, fatal
     /// error or signal report (the one that crashed, or for SIGQUIT the one
-    /// the signal landed on), `None` for race reports and plain dumps.
+    /// the signal landed on; the scheduler's goroutine 0 is skipped), the
+    /// dumping goroutine of a goroutine dump (printed first), `None` for
+    /// race reports.
     pub fn crashing_goroutine(&self) -> Option<&Goroutine> {
         match self.event {
-            Some(Event::DataRace | Event::GoroutineDump) | None => None,
+            Some(Event::DataRace) | None => None,
             _ => self.goroutines.iter().find(|g| g.id != 0),
         }
     }

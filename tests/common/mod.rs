@@ -27,7 +27,29 @@ pub struct TruthReport {
     pub event: String,
     pub stream: String,
     pub lines: Vec<usize>,
+    /// The panicking goroutine's id, where the program knows it.
     pub goroutine: Option<u64>,
+    /// False when the runtime printed no block for that goroutine
+    /// (GOTRACEBACK=none).
+    #[serde(default)]
+    pub goroutine_in_output: Option<bool>,
+    #[serde(default)]
+    pub class: Option<String>,
+    #[serde(default)]
+    pub fatal: Option<bool>,
+    #[serde(default)]
+    pub recoverable: Option<bool>,
+    /// Goroutine blocks printed, where the program can know it.
+    #[serde(default)]
+    pub goroutines: Option<u64>,
+    #[serde(default)]
+    pub top_frame: Option<TruthFrame>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct TruthFrame {
+    pub function: String,
+    pub file: String,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -47,6 +69,24 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// The Go program the run comes from: cases such as `gotraceback_all`
+    /// share the program `gotraceback`.
+    pub fn program(&self) -> String {
+        let programs = corpus_dir().join("../programs");
+        let case = &self.truth.case;
+        if programs.join(case).is_dir() {
+            return case.clone();
+        }
+        let mut best = String::new();
+        for e in std::fs::read_dir(&programs).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if case.starts_with(&name) && name.len() > best.len() {
+                best = name;
+            }
+        }
+        if best.is_empty() { case.clone() } else { best }
+    }
+
     pub fn name(&self) -> String {
         self.dir
             .strip_prefix(corpus_dir())

@@ -1,0 +1,184 @@
+//! Parsed fields against the fixture corpus: every record validates against
+//! the schema files, every field the ground truth states is right, and the
+//! fingerprint is the same for one program across Go versions and build
+//! paths and differs between programs.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{Fixture, Indexed, decode, fixtures};
+use gopanic::container::Format;
+use gopanic::reassembler::{Config, Output, Reassembler};
+use gopanic::record::{Limits, Profile, Shaper, log_line_base};
+use serde_json::Value;
+
+/// All records of one fixture file, shaped with `profile`.
+fn records(fx: &Fixture, file: &str, format: Format, profile: Profile) -> Vec<Value> {
+    let raw = std::fs::read_to_string(fx.dir.join(file)).unwrap();
+    let mut r: Reassembler<Option<String>, Indexed> = Reassembler::new(Config::default());
+    let mut out = Vec::new();
+    for (index, line) in decode(&raw, format).into_iter().enumerate() {
+        let now = line.time_nanos.unwrap_or(index as i64 * 1_000);
+        let key = line.stream.clone();
+        r.push(&key, Indexed { index, line }, now, &mut out);
+    }
+    r.finish(&mut out);
+    let mut shaper = Shaper::new(profile, Limits::default());
+    out.into_iter()
+        .map(|o| {
+            Value::Object(match o {
+                Output::Line(_, l) => shaper.line_record(log_line_base(&l.line)),
+                Output::Report(_, rep) => {
+                    let base = log_line_base(&rep.lines[0].line);
+                    shaper.report_record(base, rep.event, &rep.lines, rep.split)
+                }
+            })
+        })
+        .collect()
+}
+
+fn report_records(fx: &Fixture) -> Vec<Value> {
+    records(fx, "cri.log", Format::Cri, Profile::Default)
+        .into_iter()
+        .filter(|r| r.get("go").is_some())
+        .collect()
+}
+
+fn validator(file: &str) -> jsonschema::Validator {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(file);
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+#[test]
+fn every_record_validates_against_the_schema() {
+    let default = validator("record.schema.json");
+    let ecs = validator("record-ecs.schema.json");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for fx in fixtures() {
+        for (file, format) in [("cri.log", Format::Cri), ("plain.log", Format::Plain)] {
+            for (profile, v) in [(Profile::Default, &default), (Profile::Ecs, &ecs)] {
+                for rec in records(&fx, file, format, profile) {
+                    checked += 1;
+                    if let Some(e) = v.iter_errors(&rec).next() {
+                        failures.push(format!(
+                            "{} {file} {profile:?}: {e} at {}",
+                            fx.name(),
+                            e.instance_path()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} records");
+    assert!(failures.is_empty(), "{} invalid records:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn schema_lists_exactly_the_class_vocabulary() {
+    for file in ["record.schema.json", "record-ecs.schema.json"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(file);
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let classes: Vec<&str> = schema["$defs"]["go"]["properties"]["class"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(classes, gopanic::classify::CLASSES, "{file}");
+    }
+}
+
+/// The ground truth's fields, where it states them, against the records.
+#[test]
+fn fields_match_the_ground_truth() {
+    let mut failures = Vec::new();
+    let mut stated = 0;
+    for fx in fixtures() {
+        let recs = report_records(&fx);
+        let mut truth = fx.truth.reports.clone();
+        truth.sort_by_key(|r| r.lines.first().copied());
+        if recs.len() != truth.len() {
+            failures.push(format!("{}: {} records for {} reports", fx.name(), recs.len(), truth.len()));
+            continue;
+        }
+        for (rec, t) in recs.iter().zip(&truth) {
+            let go = &rec["go"];
+            let mut check = |what: &str, got: &Value, want: Value| {
+                stated += 1;
+                if *got != want {
+                    failures.push(format!("{}: {what}: got {got}, want {want}", fx.name()));
+                }
+            };
+            check("event", &go["event"], Value::from(t.event.as_str()));
+            if let Some(c) = &t.class {
+                check("class", &go["class"], Value::from(c.as_str()));
+            }
+            if let Some(f) = t.fatal {
+                check("fatal", &go["fatal"], Value::from(f));
+            }
+            if let Some(r) = t.recoverable {
+                check("recoverable", &go["recoverable"], Value::from(r));
+            }
+            if let Some(n) = t.goroutines {
+                check("goroutines_total", &go["goroutines_total"], Value::from(n));
+            }
+            if let Some(id) = t.goroutine
+                && t.goroutine_in_output != Some(false)
+            {
+                check("goroutine.id", &go["goroutine"]["id"], Value::from(id));
+            }
+            if let Some(f) = &t.top_frame {
+                check("top_frame.function", &go["top_frame"]["function"], Value::from(f.function.as_str()));
+                check("top_frame.file", &go["top_frame"]["file"], Value::from(f.file.as_str()));
+            }
+        }
+    }
+    assert!(stated > 200, "only {stated} fields stated by the truth");
+    assert!(failures.is_empty(), "{} fields differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn fingerprints_are_stable_per_program_and_distinct_between_programs() {
+    // program -> the fingerprints of each of its runs (one set per run).
+    let mut by_program: BTreeMap<String, Vec<(String, BTreeSet<String>)>> = BTreeMap::new();
+    for fx in fixtures() {
+        let prints: BTreeSet<String> = report_records(&fx)
+            .iter()
+            .map(|r| r["go"]["fingerprint"].as_str().unwrap().to_owned())
+            .collect();
+        // GOTRACEBACK=none prints no frames: such a report fingerprints by
+        // its message and is compared with the other none-level runs.
+        let mut program = fx.program();
+        if fx.truth.gotraceback == "none" {
+            program.push_str(" (GOTRACEBACK=none)");
+        }
+        by_program.entry(program).or_default().push((fx.name(), prints));
+    }
+    let mut failures = Vec::new();
+    for (program, runs) in &by_program {
+        let first = &runs[0];
+        for run in &runs[1..] {
+            if run.1 != first.1 {
+                failures.push(format!("{program}: {} {:?} vs {} {:?}", first.0, first.1, run.0, run.1));
+            }
+        }
+    }
+    // Two different programs never share a fingerprint.
+    let mut owner: BTreeMap<String, &str> = BTreeMap::new();
+    for (program, runs) in &by_program {
+        let program = program.split(' ').next().unwrap_or(program);
+        for fp in runs.iter().flat_map(|r| &r.1) {
+            if let Some(other) = owner.insert(fp.clone(), program)
+                && other != program
+            {
+                failures.push(format!("{fp} shared by {other} and {program}"));
+            }
+        }
+    }
+    assert!(by_program.len() >= 30);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
