@@ -191,6 +191,16 @@ pub fn top_frame(g: &Goroutine) -> Option<&Frame> {
     site_frames(g).next()
 }
 
+/// The first site frame in the program's own code (for a goroutine parked
+/// in `time.Sleep` or `net.(*conn).Read`, the caller that waits), else the
+/// first frame outside the runtime, else the first frame.
+pub fn own_frame(g: &Goroutine) -> Option<&Frame> {
+    site_frames(g)
+        .find(|f| !is_std(&f.package))
+        .or_else(|| top_frame(g))
+        .or(g.frames.first())
+}
+
 /// How many site frames the fingerprint takes.
 pub const FINGERPRINT_FRAMES: usize = 3;
 
@@ -324,7 +334,7 @@ pub fn buckets(goroutines: &[Goroutine]) -> Vec<Bucket<'_>> {
                 state: &g.state,
                 min_wait_minutes: None,
                 max_wait_minutes: None,
-                top_frame: top_frame(g).or(g.frames.first()),
+                top_frame: own_frame(g),
                 first_id: g.id,
             });
             out.len() - 1
