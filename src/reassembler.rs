@@ -37,6 +37,12 @@ impl Line for String {
     }
 }
 
+impl Line for &str {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
 impl Line for crate::container::LogLine {
     fn text(&self) -> &str {
         &self.text

@@ -21,7 +21,7 @@ use crate::classify::{Bucket, Classification, buckets, classify, fingerprint, to
 use crate::container::LogLine;
 use crate::crash::{Crash, Goroutine};
 use crate::parse::parse;
-use crate::reassembler::{Event, Line, Output, Report, Split};
+use crate::reassembler::{Config, Event, Line, Output, Reassembler, Report, Split};
 
 /// Version of the `go` object's layout (`go.schema`).
 pub const SCHEMA_VERSION: u64 = 1;
@@ -382,6 +382,51 @@ fn insert_ecs(base: &mut Map<String, Value>, go: &Map<String, Value>, level: &st
     );
 }
 
+/// The event of the first crash report in `text` (lines joined with `\n`),
+/// for hosts whose collector joined the lines itself.
+pub fn find_report(text: &str) -> Option<Event> {
+    let mut r: Reassembler<(), &str> = Reassembler::new(Config::default());
+    let mut out = Vec::new();
+    for line in text.split('\n') {
+        r.push(&(), line.strip_suffix('\r').unwrap_or(line), 0, &mut out);
+        if let Some(event) = first_report(&out) {
+            return Some(event);
+        }
+    }
+    r.finish(&mut out);
+    first_report(&out)
+}
+
+fn first_report<K, L>(out: &[Output<K, L>]) -> Option<Event> {
+    out.iter().find_map(|o| match o {
+        Output::Report(_, rep) => Some(rep.event),
+        Output::Line(..) => None,
+    })
+}
+
+impl Shaper {
+    /// Enriches a record whose `log` (or `message`) already holds a whole
+    /// crash report, joined by the collector: the record comes back with
+    /// `go`, `level` (or the ECS fields), the text under the key it came
+    /// in. `None` when the record holds no crash report.
+    pub fn enrich(&mut self, mut record: Map<String, Value>) -> Option<Map<String, Value>> {
+        let key = ["log", "message"]
+            .into_iter()
+            .find(|k| record.get(*k).is_some_and(Value::is_string))?;
+        let text = record.get(key)?.as_str()?.to_owned();
+        let event = find_report(&text)?;
+        let lines: Vec<&str> = text.trim_end_matches('\n').split('\n').collect();
+        record.remove(key);
+        let mut shaped = self.report_record(record, event, &lines, None);
+        if self.profile == Profile::Default && key != "log"
+            && let Some(t) = shaped.remove("log")
+        {
+            shaped.insert(key.to_owned(), t);
+        }
+        Some(shaped)
+    }
+}
+
 /// The host record of a decoded container line: `time`, `stream`, `log`.
 pub fn log_line_base(line: &LogLine) -> Map<String, Value> {
     let mut m = Map::new();
@@ -543,6 +588,30 @@ mod tests {
         assert_eq!(second["go"]["goroutines_total"], 1);
         assert_eq!(second["go"]["goroutines"][0]["id"], 8);
         assert_eq!(second["level"], "fatal");
+    }
+
+    #[test]
+    fn enrich_finds_a_joined_report_and_leaves_other_records() {
+        let mut s = Shaper::default();
+        let mut rec = Map::new();
+        rec.insert("log".into(), json!(format!("{}\n", REPORT.join("\n"))));
+        rec.insert("kubernetes".into(), json!({"pod_name": "orders-1"}));
+        let v = s.enrich(rec).unwrap();
+        assert_eq!(v["go"]["class"], "nil_dereference");
+        assert_eq!(v["go"]["lines"], 8);
+        assert_eq!(v["kubernetes"]["pod_name"], "orders-1");
+        assert_eq!(v["level"], "fatal");
+
+        let mut rec = Map::new();
+        rec.insert("message".into(), json!("GET /healthz 200"));
+        assert_eq!(s.enrich(rec), None);
+        let mut rec = Map::new();
+        rec.insert("message".into(), json!("fatal error: all goroutines are asleep - deadlock!"));
+        let v = s.enrich(rec).unwrap();
+        assert_eq!(v["message"], "fatal error: all goroutines are asleep - deadlock!");
+        assert_eq!(v["go"]["class"], "deadlock");
+        assert!(v.get("log").is_none());
+        assert_eq!(s.enrich(Map::new()), None);
     }
 
     #[test]
