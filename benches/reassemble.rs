@@ -28,7 +28,13 @@ fn ordinary_traffic() -> String {
         "level=info msg=\"cache refreshed\" entries=5123 took=33ms",
     ];
     (0..20_000)
-        .map(|i| cri(i, if i % 5 == 0 { "stdout" } else { "stderr" }, samples[i % samples.len()]))
+        .map(|i| {
+            cri(
+                i,
+                if i % 5 == 0 { "stdout" } else { "stderr" },
+                samples[i % samples.len()],
+            )
+        })
         .collect()
 }
 
@@ -41,21 +47,56 @@ fn big_dump() -> String {
         String::new(),
     ];
     let shapes: [(&str, &[&str]); 4] = [
-        ("chan receive, 12 minutes", &["github.com/acme/orders/worker.(*Pool).run(0xc000124000)", "\t/go/src/github.com/acme/orders/worker/pool.go:141 +0x8d"]),
-        ("select", &["github.com/acme/orders/queue.(*Consumer).loop(0xc0001a2000, {0x9a5e60, 0xc0000b6000})", "\t/go/src/github.com/acme/orders/queue/consumer.go:77 +0x1c5"]),
-        ("IO wait", &["internal/poll.runtime_pollWait(0x7f0c2c4d5e28, 0x72)", "\t/usr/local/go/src/runtime/netpoll.go:351 +0x85", "net.(*conn).Read(0xc000112040, {0xc000200000?, 0x1000?, 0x0?})", "\t/usr/local/go/src/net/net.go:194 +0x45"]),
-        ("sync.Mutex.Lock", &["sync.(*Mutex).Lock(...)", "\t/usr/local/go/src/sync/mutex.go:46", "github.com/acme/orders/cart.(*Store).Get(0xc00011e000, {0xc0002f4000, 0x24})", "\t/go/src/github.com/acme/orders/cart/store.go:52 +0x6e"]),
+        (
+            "chan receive, 12 minutes",
+            &[
+                "github.com/acme/orders/worker.(*Pool).run(0xc000124000)",
+                "\t/go/src/github.com/acme/orders/worker/pool.go:141 +0x8d",
+            ],
+        ),
+        (
+            "select",
+            &[
+                "github.com/acme/orders/queue.(*Consumer).loop(0xc0001a2000, {0x9a5e60, 0xc0000b6000})",
+                "\t/go/src/github.com/acme/orders/queue/consumer.go:77 +0x1c5",
+            ],
+        ),
+        (
+            "IO wait",
+            &[
+                "internal/poll.runtime_pollWait(0x7f0c2c4d5e28, 0x72)",
+                "\t/usr/local/go/src/runtime/netpoll.go:351 +0x85",
+                "net.(*conn).Read(0xc000112040, {0xc000200000?, 0x1000?, 0x0?})",
+                "\t/usr/local/go/src/net/net.go:194 +0x45",
+            ],
+        ),
+        (
+            "sync.Mutex.Lock",
+            &[
+                "sync.(*Mutex).Lock(...)",
+                "\t/usr/local/go/src/sync/mutex.go:46",
+                "github.com/acme/orders/cart.(*Store).Get(0xc00011e000, {0xc0002f4000, 0x24})",
+                "\t/go/src/github.com/acme/orders/cart/store.go:52 +0x6e",
+            ],
+        ),
     ];
     for g in 0..5_000 {
         let (state, frames) = shapes[g % shapes.len()];
         lines.push(format!("goroutine {} [{state}]:", g + 1));
         lines.extend(frames.iter().map(|f| (*f).to_owned()));
-        lines.push(format!("created by github.com/acme/orders/worker.Start in goroutine {}", g / 10 + 1));
+        lines.push(format!(
+            "created by github.com/acme/orders/worker.Start in goroutine {}",
+            g / 10 + 1
+        ));
         lines.push("\t/go/src/github.com/acme/orders/worker/start.go:31 +0x4a".to_owned());
         lines.push(String::new());
     }
     lines.pop();
-    lines.iter().enumerate().map(|(i, l)| cri(i, "stderr", l)).collect()
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| cri(i, "stderr", l))
+        .collect()
 }
 
 fn run(input: &str, emit: bool) -> usize {
@@ -84,12 +125,19 @@ fn run(input: &str, emit: bool) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    for (name, input) in [("ordinary_traffic", ordinary_traffic()), ("dump_5000_goroutines", big_dump())] {
+    for (name, input) in [
+        ("ordinary_traffic", ordinary_traffic()),
+        ("dump_5000_goroutines", big_dump()),
+    ] {
         let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Bytes(input.len() as u64));
         g.sample_size(20);
-        g.bench_function("decode+reassemble", |b| b.iter(|| run(black_box(&input), false)));
-        g.bench_function("decode+reassemble+json", |b| b.iter(|| run(black_box(&input), true)));
+        g.bench_function("decode+reassemble", |b| {
+            b.iter(|| run(black_box(&input), false))
+        });
+        g.bench_function("decode+reassemble+json", |b| {
+            b.iter(|| run(black_box(&input), true))
+        });
         g.finish();
     }
 }

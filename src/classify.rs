@@ -107,9 +107,7 @@ fn class_of(c: &Crash, event: Event) -> &'static str {
             "fault" => "fault",
             "unexpected signal during runtime execution" if in_cgo(c) => "cgo_signal",
             "unexpected signal during runtime execution" => "fault",
-            r if r.starts_with("sync: ") && r.contains("nlock of unlocked") => {
-                "unlock_of_unlocked"
-            }
+            r if r.starts_with("sync: ") && r.contains("nlock of unlocked") => "unlock_of_unlocked",
             r if r.starts_with("out of memory") => "out_of_memory",
             _ => "unknown",
         };
@@ -365,19 +363,37 @@ mod tests {
     #[test]
     fn panic_classes_from_runtime_messages() {
         for (v, class) in [
-            ("runtime error: invalid memory address or nil pointer dereference", "nil_dereference"),
-            ("runtime error: index out of range [5] with length 3", "index_out_of_range"),
-            ("runtime error: index out of range [-1]", "index_out_of_range"),
-            ("runtime error: slice bounds out of range [:7] with capacity 4", "slice_bounds_out_of_range"),
+            (
+                "runtime error: invalid memory address or nil pointer dereference",
+                "nil_dereference",
+            ),
+            (
+                "runtime error: index out of range [5] with length 3",
+                "index_out_of_range",
+            ),
+            (
+                "runtime error: index out of range [-1]",
+                "index_out_of_range",
+            ),
+            (
+                "runtime error: slice bounds out of range [:7] with capacity 4",
+                "slice_bounds_out_of_range",
+            ),
             ("runtime error: integer divide by zero", "divide_by_zero"),
             ("assignment to entry in nil map", "nil_map_write"),
-            ("interface conversion: interface {} is string, not int", "type_assertion"),
+            (
+                "interface conversion: interface {} is string, not int",
+                "type_assertion",
+            ),
             ("close of closed channel", "closed_channel"),
             ("send on closed channel", "closed_channel"),
             ("close of nil channel", "nil_channel_close"),
             ("sync: negative WaitGroup counter", "negative_waitgroup"),
             ("runtime error: makeslice: len out of range", "makeslice"),
-            ("runtime error: hash of unhashable type []int", "runtime_error"),
+            (
+                "runtime error: hash of unhashable type []int",
+                "runtime_error",
+            ),
             ("runtime error: panic called with nil argument", "nil_panic"),
             ("panic called with nil argument", "nil_panic"),
             ("nil", "nil_panic"),
@@ -389,27 +405,51 @@ mod tests {
 
     #[test]
     fn chains_fatal_and_levels() {
-        let c = crash(Event::Panic, "panic: job failed [recovered]\n\tpanic: job failed again");
+        let c = crash(
+            Event::Panic,
+            "panic: job failed [recovered]\n\tpanic: job failed again",
+        );
         let k = classify(&c);
-        assert_eq!((k.class, k.fatal, k.recoverable, k.level), ("repanic", true, true, "fatal"));
+        assert_eq!(
+            (k.class, k.fatal, k.recoverable, k.level),
+            ("repanic", true, true, "fatal")
+        );
         let c = crash(
             Event::Panic,
             "panic: runtime error: integer divide by zero [recovered]\n\tpanic: wrapped",
         );
         assert_eq!(classify(&c).class, "divide_by_zero");
-        let c = crash(Event::HttpPanic, "2026/11/27 05:20:58 http: panic serving 1.2.3.4:5: boom");
+        let c = crash(
+            Event::HttpPanic,
+            "2026/11/27 05:20:58 http: panic serving 1.2.3.4:5: boom",
+        );
         let k = classify(&c);
-        assert_eq!((k.class, k.fatal, k.recoverable, k.level), ("custom_panic", false, true, "error"));
+        assert_eq!(
+            (k.class, k.fatal, k.recoverable, k.level),
+            ("custom_panic", false, true, "error")
+        );
         let c = crash(Event::FatalError, "fatal error: concurrent map writes");
         let k = classify(&c);
-        assert_eq!((k.class, k.fatal, k.recoverable), ("concurrent_map_writes", true, false));
+        assert_eq!(
+            (k.class, k.fatal, k.recoverable),
+            ("concurrent_map_writes", true, false)
+        );
         let c = crash(Event::Signal, "SIGQUIT: quit\nPC=0x1 m=0 sigcode=0");
         assert_eq!(classify(&c).class, "goroutine_dump");
-        let c = crash(Event::Signal, "SIGSEGV: segmentation violation\nPC=0x1 m=0 sigcode=1 addr=0x0\nsignal arrived during cgo execution");
+        let c = crash(
+            Event::Signal,
+            "SIGSEGV: segmentation violation\nPC=0x1 m=0 sigcode=1 addr=0x0\nsignal arrived during cgo execution",
+        );
         assert_eq!(classify(&c).class, "cgo_signal");
-        let c = crash(Event::GoroutineDump, "goroutine 1 [running]:\nmain.main()\n\t/app/main.go:3 +0x1");
+        let c = crash(
+            Event::GoroutineDump,
+            "goroutine 1 [running]:\nmain.main()\n\t/app/main.go:3 +0x1",
+        );
         let k = classify(&c);
-        assert_eq!((k.class, k.fatal, k.level), ("goroutine_dump", false, "warning"));
+        assert_eq!(
+            (k.class, k.fatal, k.level),
+            ("goroutine_dump", false, "warning")
+        );
     }
 
     const HTTP: &str = "\
@@ -459,13 +499,22 @@ created by net/http.(*Server).Serve in goroutine 8
     fn buckets_group_identical_goroutines() {
         let mut text = String::from("fatal error: x\n");
         for id in 1..=5 {
-            let (state, f) = if id == 3 { ("select", "main.poll()") } else { ("chan receive, 7 minutes", "main.worker()") };
-            text.push_str(&format!("\ngoroutine {id} [{state}]:\n{f}\n\t/app/main.go:9 +0x1\n"));
+            let (state, f) = if id == 3 {
+                ("select", "main.poll()")
+            } else {
+                ("chan receive, 7 minutes", "main.worker()")
+            };
+            text.push_str(&format!(
+                "\ngoroutine {id} [{state}]:\n{f}\n\t/app/main.go:9 +0x1\n"
+            ));
         }
         let c = crash(Event::FatalError, &text);
         let b = buckets(&c.goroutines);
         assert_eq!(b.len(), 2);
-        assert_eq!((b[0].count, b[0].state, b[0].first_id), (4, "chan receive", 1));
+        assert_eq!(
+            (b[0].count, b[0].state, b[0].first_id),
+            (4, "chan receive", 1)
+        );
         assert_eq!(b[0].max_wait_minutes, Some(7));
         assert_eq!(b[0].top_frame.unwrap().function, "main.worker");
         assert_eq!((b[1].count, b[1].state), (1, "select"));

@@ -119,9 +119,7 @@ impl Decoder {
         let (line, complete) = match self.format {
             Format::Plain => return Some(LogLine::plain(raw.to_owned())),
             Format::Cri => decode_cri(raw).unwrap_or_else(|| (LogLine::malformed(raw), true)),
-            Format::Docker => {
-                decode_docker(raw).unwrap_or_else(|| (LogLine::malformed(raw), true))
-            }
+            Format::Docker => decode_docker(raw).unwrap_or_else(|| (LogLine::malformed(raw), true)),
             Format::Auto => decode_auto(raw),
         };
         if line.malformed || line.envelope == Envelope::Plain {
@@ -136,7 +134,10 @@ impl Decoder {
     }
 
     fn merge(&mut self, chunk: LogLine, complete: bool) -> Option<LogLine> {
-        let slot = self.partials.iter().position(|p| p.first.stream == chunk.stream);
+        let slot = self
+            .partials
+            .iter()
+            .position(|p| p.first.stream == chunk.stream);
         let Some(i) = slot else {
             if complete {
                 return Some(chunk);
@@ -271,7 +272,10 @@ mod tests {
         assert_eq!(out[0].text, "hello");
         assert_eq!(out[0].stream.as_deref(), Some("stdout"));
         assert_eq!(out[1].text, "panic: very long");
-        assert_eq!(out[1].time.as_deref(), Some("2026-11-27T06:51:01.000000001Z"));
+        assert_eq!(
+            out[1].time.as_deref(),
+            Some("2026-11-27T06:51:01.000000001Z")
+        );
         assert_eq!(out[1].envelope, Envelope::Cri);
         assert_eq!(out[2].text, "");
     }
@@ -289,7 +293,10 @@ mod tests {
         assert_eq!(out[0].text, "out");
         assert_eq!(out[1].text, "panic: boom <x>");
         assert_eq!(out[1].time.as_deref(), Some("2026-11-27T06:51:01.1Z"));
-        assert_eq!(out[1].time_nanos, parse_rfc3339_nanos("2026-11-27T06:51:01.1Z"));
+        assert_eq!(
+            out[1].time_nanos,
+            parse_rfc3339_nanos("2026-11-27T06:51:01.1Z")
+        );
     }
 
     #[test]
@@ -309,7 +316,10 @@ mod tests {
         assert!(out.iter().all(|l| l.envelope == Envelope::Plain));
 
         // Forced formats count every line that does not fit.
-        let out = decode_all(Format::Cri, &["plain text", "2026-11-27T06:51:01Z stdout F ok"]);
+        let out = decode_all(
+            Format::Cri,
+            &["plain text", "2026-11-27T06:51:01Z stdout F ok"],
+        );
         assert!(out[0].malformed);
         assert_eq!(out[1].text, "ok");
         let out = decode_all(Format::Docker, &["2026-11-27T06:51:01Z stdout F ok"]);

@@ -257,9 +257,7 @@ fn is_function(line: &str) -> bool {
         return false;
     };
     let name = &word[..open];
-    !name.is_empty()
-        && !name.starts_with('.')
-        && !name.contains(['"', '{', '}', '=', ',', '\\'])
+    !name.is_empty() && !name.starts_with('.') && !name.contains(['"', '{', '}', '=', ',', '\\'])
 }
 
 /// `[<log prefix>]http: panic serving <addr>: <value>`.
@@ -307,7 +305,10 @@ mod tests {
             classify("runtime: goroutine stack exceeds 1000000000-byte limit"),
             RuntimeNote
         );
-        assert_eq!(classify("unexpected fault address 0xdeadbeef"), FaultAddress);
+        assert_eq!(
+            classify("unexpected fault address 0xdeadbeef"),
+            FaultAddress
+        );
         assert_eq!(classify("SIGQUIT: quit"), SignalHeader);
         assert_eq!(classify("SIGSEGV: segmentation violation"), SignalHeader);
         assert_eq!(classify("SIGTERM"), Other);
@@ -398,14 +399,25 @@ mod tests {
             assert_eq!(classify(l), Indented);
             assert!(is_location(l), "{l}");
         }
-        for v in ["\tline two of a value", "\tpanic: second", "\tmain.go", "\t:12"] {
+        for v in [
+            "\tline two of a value",
+            "\tpanic: second",
+            "\tmain.go",
+            "\t:12",
+        ] {
             assert!(!is_location(v), "{v}");
         }
     }
 
     #[test]
     fn registers_and_stack_words() {
-        for r in ["rax    0x0", "rflags 0x10246", "r10    0xc000", "lr     0x4", "fault  0x0"] {
+        for r in [
+            "rax    0x0",
+            "rflags 0x10246",
+            "r10    0xc000",
+            "lr     0x4",
+            "fault  0x0",
+        ] {
             assert_eq!(classify(r), Register, "{r}");
         }
         assert_eq!(classify("rax"), Other);
@@ -414,7 +426,10 @@ mod tests {
             classify("stack: frame={sp:0xc000, fp:0xc000} stack=[0xc000,0xc001)"),
             StackWords
         );
-        assert_eq!(classify("0x000000c000012345:  0x0000000000000000"), StackWords);
+        assert_eq!(
+            classify("0x000000c000012345:  0x0000000000000000"),
+            StackWords
+        );
         assert_eq!(classify("0x1f is a number"), Other);
     }
 

@@ -6,8 +6,8 @@
 //! [`reassembler::Reassembler`] (per-stream grammar-driven joining, built on
 //! [`grammar`]) → [`record`] (JSON records).
 
-pub mod container;
 pub mod classify;
+pub mod container;
 pub mod crash;
 pub mod grammar;
 pub mod parse;

@@ -70,7 +70,9 @@ pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
                 section = Section::Message;
                 c.fatal_error = Some(line["fatal error: ".len()..].to_owned());
             }
-            LineKind::RuntimeNote if c.goroutines.is_empty() && section != Section::RuntimeStack => {
+            LineKind::RuntimeNote
+                if c.goroutines.is_empty() && section != Section::RuntimeStack =>
+            {
                 c.runtime_notes.push(line["runtime: ".len()..].to_owned());
             }
             LineKind::FaultAddress => {
@@ -261,9 +263,8 @@ fn go_type(value: &str) -> Option<String> {
 
 fn is_type_name(s: &str) -> bool {
     !s.is_empty()
-        && s.chars().all(|c| {
-            c.is_alphanumeric() || matches!(c, '.' | '_' | '/' | '*' | '[' | ']' | '-')
-        })
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '/' | '*' | '[' | ']' | '-'))
 }
 
 /// `[<prefix>]http: panic serving <remote>: <value>`.
@@ -357,7 +358,10 @@ fn goroutine_header(line: &str) -> Option<Goroutine> {
     for p in parts {
         if p == "locked to thread" {
             g.locked_to_thread = true;
-        } else if let Some(n) = p.strip_suffix(" minutes").or_else(|| p.strip_suffix(" minute")) {
+        } else if let Some(n) = p
+            .strip_suffix(" minutes")
+            .or_else(|| p.strip_suffix(" minute"))
+        {
             g.wait_minutes = n.parse().ok();
         }
     }
@@ -668,7 +672,9 @@ fn race_access(line: &str) -> Option<RaceAccess> {
 
 /// `Goroutine 7 (running) created at:`.
 fn race_goroutine(line: &str) -> Option<RaceGoroutine> {
-    let rest = line.strip_prefix("Goroutine ")?.strip_suffix(" created at:")?;
+    let rest = line
+        .strip_prefix("Goroutine ")?
+        .strip_suffix(" created at:")?;
     let (id, status) = rest.split_once(' ')?;
     Some(RaceGoroutine {
         id: id.parse().ok()?,
@@ -696,9 +702,22 @@ mod tests {
         assert!(c.panics[0].recovered);
         assert_eq!(c.panics[0].value, "first");
         assert_eq!(c.panics[1].value, "second\nline two");
-        assert_eq!(p(Event::Panic, "panic: main.StatusCode(503)").panics[0].go_type.as_deref(), Some("main.StatusCode"));
-        assert_eq!(p(Event::Panic, "panic: (main.Point) 0xc000012345").panics[0].go_type.as_deref(), Some("main.Point"));
-        assert_eq!(p(Event::Panic, "panic: render(x) failed").panics[0].go_type, None);
+        assert_eq!(
+            p(Event::Panic, "panic: main.StatusCode(503)").panics[0]
+                .go_type
+                .as_deref(),
+            Some("main.StatusCode")
+        );
+        assert_eq!(
+            p(Event::Panic, "panic: (main.Point) 0xc000012345").panics[0]
+                .go_type
+                .as_deref(),
+            Some("main.Point")
+        );
+        assert_eq!(
+            p(Event::Panic, "panic: render(x) failed").panics[0].go_type,
+            None
+        );
         assert_eq!(p(Event::Panic, "panic: 4").panics[0].go_type, None);
         let rt = p(Event::Panic, "panic: runtime error: integer divide by zero");
         assert!(rt.panics[0].runtime_error);
@@ -706,66 +725,145 @@ mod tests {
 
     #[test]
     fn old_multi_line_values_are_joined() {
-        let c = p(Event::Panic, "panic: config validation failed:\n  - port: must be > 0\n\n  - host: empty\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d");
-        assert_eq!(c.panics[0].value, "config validation failed:\n  - port: must be > 0\n\n  - host: empty");
+        let c = p(
+            Event::Panic,
+            "panic: config validation failed:\n  - port: must be > 0\n\n  - host: empty\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d",
+        );
+        assert_eq!(
+            c.panics[0].value,
+            "config validation failed:\n  - port: must be > 0\n\n  - host: empty"
+        );
     }
 
     #[test]
     fn signals_and_faults() {
-        let c = p(Event::Panic, "panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x10 pc=0x4a2a18]");
+        let c = p(
+            Event::Panic,
+            "panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x10 pc=0x4a2a18]",
+        );
         let s = c.signal.unwrap();
-        assert_eq!((s.name.as_str(), s.description.as_deref()), ("SIGSEGV", Some("segmentation violation")));
-        assert_eq!((s.code.as_deref(), s.addr.as_deref(), s.pc.as_deref()), (Some("0x1"), Some("0x10"), Some("0x4a2a18")));
-        let c = p(Event::Signal, "SIGSEGV: segmentation violation\nPC=0x4c92e9 m=3 sigcode=1 addr=0x0\nsignal arrived during cgo execution");
+        assert_eq!(
+            (s.name.as_str(), s.description.as_deref()),
+            ("SIGSEGV", Some("segmentation violation"))
+        );
+        assert_eq!(
+            (s.code.as_deref(), s.addr.as_deref(), s.pc.as_deref()),
+            (Some("0x1"), Some("0x10"), Some("0x4a2a18"))
+        );
+        let c = p(
+            Event::Signal,
+            "SIGSEGV: segmentation violation\nPC=0x4c92e9 m=3 sigcode=1 addr=0x0\nsignal arrived during cgo execution",
+        );
         let s = c.signal.clone().unwrap();
-        assert_eq!((s.pc.as_deref(), s.m, s.code.as_deref(), s.addr.as_deref()), (Some("0x4c92e9"), Some(3), Some("1"), Some("0x0")));
+        assert_eq!(
+            (s.pc.as_deref(), s.m, s.code.as_deref(), s.addr.as_deref()),
+            (Some("0x4c92e9"), Some(3), Some("1"), Some("0x0"))
+        );
         assert!(c.in_cgo);
-        let c = p(Event::FatalError, "unexpected fault address 0xdeadbeef000\nfatal error: fault");
+        let c = p(
+            Event::FatalError,
+            "unexpected fault address 0xdeadbeef000\nfatal error: fault",
+        );
         assert_eq!(c.fault_address.as_deref(), Some("0xdeadbeef000"));
         assert_eq!(c.fatal_error.as_deref(), Some("fault"));
     }
 
     #[test]
     fn goroutine_headers() {
-        let g = goroutine_header("goroutine 6 gp=0xc000007a40 m=nil [select, 3 minutes, locked to thread]:").unwrap();
-        assert_eq!((g.id, g.state.as_str(), g.wait_minutes, g.locked_to_thread), (6, "select", Some(3), true));
-        assert_eq!((g.gp.as_deref(), g.m.as_deref(), g.mp), (Some("0xc000007a40"), Some("nil"), None));
+        let g = goroutine_header(
+            "goroutine 6 gp=0xc000007a40 m=nil [select, 3 minutes, locked to thread]:",
+        )
+        .unwrap();
+        assert_eq!(
+            (g.id, g.state.as_str(), g.wait_minutes, g.locked_to_thread),
+            (6, "select", Some(3), true)
+        );
+        assert_eq!(
+            (g.gp.as_deref(), g.m.as_deref(), g.mp),
+            (Some("0xc000007a40"), Some("nil"), None)
+        );
         let g = goroutine_header(r#"goroutine 19 [chan receive labels:{"request_id": "req-1a2b", "route": "/v1/orders"}]:"#).unwrap();
         assert_eq!(g.state, "chan receive");
-        assert_eq!(g.labels, [("request_id".into(), "req-1a2b".into()), ("route".into(), "/v1/orders".into())]);
-        let g = goroutine_header(r#"goroutine 19 [chan receive] {request_id: "req-1a2b", route: /v1/orders}:"#).unwrap();
+        assert_eq!(
+            g.labels,
+            [
+                ("request_id".into(), "req-1a2b".into()),
+                ("route".into(), "/v1/orders".into())
+            ]
+        );
+        let g = goroutine_header(
+            r#"goroutine 19 [chan receive] {request_id: "req-1a2b", route: /v1/orders}:"#,
+        )
+        .unwrap();
         assert_eq!(g.state, "chan receive");
-        assert_eq!(g.labels, [("request_id".into(), "req-1a2b".into()), ("route".into(), "/v1/orders".into())]);
+        assert_eq!(
+            g.labels,
+            [
+                ("request_id".into(), "req-1a2b".into()),
+                ("route".into(), "/v1/orders".into())
+            ]
+        );
         let g = goroutine_header("goroutine 5 gp=0xc000003500 m=nil [GC worker (idle)]:").unwrap();
         assert_eq!(g.state, "GC worker (idle)");
     }
 
     #[test]
     fn frames_split_into_parts() {
-        let f = frame("github.com/acme/shop/cart.(*Cart).Total(0xc000010000, {0x1, 0x2})", "\t/go/src/github.com/acme/shop/cart/cart.go:88 +0x1d fp=0x1 sp=0x2 pc=0x3").unwrap();
+        let f = frame(
+            "github.com/acme/shop/cart.(*Cart).Total(0xc000010000, {0x1, 0x2})",
+            "\t/go/src/github.com/acme/shop/cart/cart.go:88 +0x1d fp=0x1 sp=0x2 pc=0x3",
+        )
+        .unwrap();
         assert_eq!(f.package, "github.com/acme/shop/cart");
         assert_eq!(f.receiver.as_deref(), Some("*Cart"));
         assert_eq!(f.name, "Total");
         assert_eq!(f.args, "0xc000010000, {0x1, 0x2}");
-        assert_eq!((f.file.as_str(), f.line, f.offset.as_deref()), ("/go/src/github.com/acme/shop/cart/cart.go", 88, Some("0x1d")));
+        assert_eq!(
+            (f.file.as_str(), f.line, f.offset.as_deref()),
+            (
+                "/go/src/github.com/acme/shop/cart/cart.go",
+                88,
+                Some("0x1d")
+            )
+        );
         assert!(!f.runtime);
         let f = frame("main.Map[...](...)", "\tmain.go:7").unwrap();
         assert!(f.generic);
-        assert_eq!((f.package.as_str(), f.name.as_str(), f.receiver), ("main", "Map", None));
+        assert_eq!(
+            (f.package.as_str(), f.name.as_str(), f.receiver),
+            ("main", "Map", None)
+        );
         assert_eq!(f.offset, None);
         let f = frame("main.main.func1()", "\t/app/main.go:7 +0x1").unwrap();
         assert_eq!((f.name.as_str(), f.receiver), ("main.func1", None));
-        let f = frame("net/http.HandlerFunc.ServeHTTP(0x1?)", "\tnet/http/server.go:2284 +0x29").unwrap();
-        assert_eq!((f.package.as_str(), f.receiver.as_deref(), f.name.as_str()), ("net/http", Some("HandlerFunc"), "ServeHTTP"));
-        let f = frame("panic({0x70eba0?, 0xa1d3a0?})", "\truntime/panic.go:860 +0x13a").unwrap();
+        let f = frame(
+            "net/http.HandlerFunc.ServeHTTP(0x1?)",
+            "\tnet/http/server.go:2284 +0x29",
+        )
+        .unwrap();
+        assert_eq!(
+            (f.package.as_str(), f.receiver.as_deref(), f.name.as_str()),
+            ("net/http", Some("HandlerFunc"), "ServeHTTP")
+        );
+        let f = frame(
+            "panic({0x70eba0?, 0xa1d3a0?})",
+            "\truntime/panic.go:860 +0x13a",
+        )
+        .unwrap();
         assert!(f.runtime);
-        let f = frame("internal/runtime/maps.fatal({0x4d7e4b?, 0x0?})", "\tinternal/runtime/maps/panic.go:1 +0x1").unwrap();
+        let f = frame(
+            "internal/runtime/maps.fatal({0x4d7e4b?, 0x0?})",
+            "\tinternal/runtime/maps/panic.go:1 +0x1",
+        )
+        .unwrap();
         assert!(f.runtime);
     }
 
     #[test]
     fn goroutine_blocks_created_by_elided_unavailable() {
-        let c = p(Event::FatalError, "\
+        let c = p(
+            Event::FatalError,
+            "\
 fatal error: stack overflow
 
 runtime stack:
@@ -780,20 +878,29 @@ created by main.main in goroutine 1
 \t/app/main.go:9 +0x17
 
 goroutine 2 [sleep]:
-\tgoroutine running on other thread; stack unavailable");
-        assert_eq!(c.runtime_stacks, ["runtime stack:\nruntime.throw({0x4a0b5b?, 0x0?})\n\truntime/panic.go:1047 +0x5d"]);
+\tgoroutine running on other thread; stack unavailable",
+        );
+        assert_eq!(
+            c.runtime_stacks,
+            ["runtime stack:\nruntime.throw({0x4a0b5b?, 0x0?})\n\truntime/panic.go:1047 +0x5d"]
+        );
         assert_eq!(c.goroutines.len(), 2);
         let g = &c.goroutines[0];
         assert_eq!(g.frames.len(), 1);
         assert_eq!(g.elided_frames, Some(22369475));
         let cb = g.created_by.as_ref().unwrap();
-        assert_eq!((cb.function.as_str(), cb.line, cb.parent_goroutine), ("main.main", 9, Some(1)));
+        assert_eq!(
+            (cb.function.as_str(), cb.line, cb.parent_goroutine),
+            ("main.main", 9, Some(1))
+        );
         assert!(c.goroutines[1].stack_unavailable);
     }
 
     #[test]
     fn race_reports() {
-        let c = p(Event::DataRace, "\
+        let c = p(
+            Event::DataRace,
+            "\
 ==================
 WARNING: DATA RACE
 Read at 0x00c0000180e8 by goroutine 9:
@@ -807,23 +914,40 @@ Previous write at 0x00c0000180e8 by main goroutine:
 Goroutine 9 (running) created at:
   main.main()
       /app/main.go:29 +0x207
-==================");
+==================",
+        );
         let r = c.race.unwrap();
         assert_eq!(r.accesses.len(), 2);
-        assert_eq!((r.accesses[0].kind.as_str(), r.accesses[0].goroutine, r.accesses[0].previous), ("read", Some(9), false));
+        assert_eq!(
+            (
+                r.accesses[0].kind.as_str(),
+                r.accesses[0].goroutine,
+                r.accesses[0].previous
+            ),
+            ("read", Some(9), false)
+        );
         assert_eq!(r.accesses[0].frames[0].function, "main.serve");
         assert_eq!(r.accesses[0].frames[0].line, 14);
         assert!(r.accesses[1].previous && r.accesses[1].main_goroutine);
-        assert_eq!((r.goroutines[0].id, r.goroutines[0].status.as_str()), (9, "running"));
+        assert_eq!(
+            (r.goroutines[0].id, r.goroutines[0].status.as_str()),
+            (9, "running")
+        );
         assert_eq!(r.goroutines[0].frames[0].line, 29);
     }
 
     #[test]
     fn http_panics_and_registers() {
-        let c = p(Event::HttpPanic, "2026/11/27 07:11:26 http: panic serving [::1]:38440: boom: bad");
+        let c = p(
+            Event::HttpPanic,
+            "2026/11/27 07:11:26 http: panic serving [::1]:38440: boom: bad",
+        );
         assert_eq!(c.http_remote.as_deref(), Some("[::1]:38440"));
         assert_eq!(c.panics[0].value, "boom: bad");
-        let c = p(Event::Signal, "SIGQUIT: quit\nPC=0x1 m=0 sigcode=0\n\nrax    0x0\nrbx    0x1");
+        let c = p(
+            Event::Signal,
+            "SIGQUIT: quit\nPC=0x1 m=0 sigcode=0\n\nrax    0x0\nrbx    0x1",
+        );
         assert_eq!(c.registers.as_deref(), Some("rax    0x0\nrbx    0x1"));
     }
 }

@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use crate::grammar::{classify, is_location, LineKind};
+use crate::grammar::{LineKind, classify, is_location};
 
 /// A line as the reassembler sees it: the host's own record, whose text it
 /// can read. Ordinary lines come back as the same value, untouched.
@@ -291,7 +291,13 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     }
 
     /// Reads one line in the state of its stream.
-    fn step(&mut self, key: &K, t: Timed<L>, work: &mut Vec<Timed<L>>, out: &mut Vec<Output<K, L>>) {
+    fn step(
+        &mut self,
+        key: &K,
+        t: Timed<L>,
+        work: &mut Vec<Timed<L>>,
+        out: &mut Vec<Output<K, L>>,
+    ) {
         let kind = classify(t.line.text());
         let Some(r) = self.open.get_mut(key) else {
             self.start(key, t, kind, out);
@@ -423,7 +429,10 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             if let Some(first) = lines.next() {
                 out.push(Output::Line(key.clone(), first));
             }
-            again.extend(lines.map(|line| Timed { line, time: r.last_time }));
+            again.extend(lines.map(|line| Timed {
+                line,
+                time: r.last_time,
+            }));
         }
         again.extend(r.held);
         work.extend(again.into_iter().rev());
@@ -472,7 +481,14 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             self.stats.reports += 1;
         }
         self.stats.report_parts += 1;
-        out.push(Output::Report(key.clone(), Report { event, lines, split }));
+        out.push(Output::Report(
+            key.clone(),
+            Report {
+                event,
+                lines,
+                split,
+            },
+        ));
     }
 }
 
@@ -651,7 +667,6 @@ fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
         },
     }
 }
-
 
 /// The unwinder's diagnostics printed within a traceback
 /// (`runtime: unexpected return pc for …`, `runtime: g 5: …`,
@@ -836,7 +851,9 @@ main.main()
 
     #[test]
     fn unconfirmed_lead_ins_fall_back_to_ordinary_lines() {
-        let out = run("runtime: just an app line\nnext\n==================\nnot a race\nSIGTERM: bye\nok");
+        let out = run(
+            "runtime: just an app line\nnext\n==================\nnot a race\nSIGTERM: bye\nok",
+        );
         assert_eq!(
             out,
             [
@@ -960,7 +977,12 @@ plain";
             r.push(&0, "main.depth(...)".into(), 0, &mut out);
             r.push(&0, "\t/app/main.go:12".into(), 0, &mut out);
         }
-        r.push(&0, "...44739045 frames elided...".into(), 1_500_000_000, &mut out);
+        r.push(
+            &0,
+            "...44739045 frames elided...".into(),
+            1_500_000_000,
+            &mut out,
+        );
         r.push(&0, "main.depth(...)".into(), 3_000_000_000, &mut out);
         r.push(&0, "\t/app/main.go:12".into(), 3_000_000_000, &mut out);
         r.tick(9_000_000_000, &mut out);

@@ -207,7 +207,10 @@ impl Shaper {
             );
         }
         if let Some(s) = &crash.signal {
-            go.insert("signal".into(), serde_json::to_value(s).unwrap_or(Value::Null));
+            go.insert(
+                "signal".into(),
+                serde_json::to_value(s).unwrap_or(Value::Null),
+            );
         }
         if let Some(r) = &crash.http_remote {
             go.insert("http_remote".into(), json!(r));
@@ -215,7 +218,12 @@ impl Shaper {
     }
 
     /// Remembers a first part's verdict, or applies it to a later part.
-    fn carry(&mut self, s: Split, go: &mut Map<String, Value>, level: &'static str) -> &'static str {
+    fn carry(
+        &mut self,
+        s: Split,
+        go: &mut Map<String, Value>,
+        level: &'static str,
+    ) -> &'static str {
         if s.part == 1 {
             let fields = CARRIED
                 .iter()
@@ -224,7 +232,11 @@ impl Shaper {
             if self.carries.len() >= MAX_CARRIES {
                 self.carries.pop_front();
             }
-            self.carries.push_back(Carry { id: s.id, fields, level });
+            self.carries.push_back(Carry {
+                id: s.id,
+                fields,
+                level,
+            });
             return level;
         }
         let Some(c) = self.carries.iter().find(|c| c.id == s.id) else {
@@ -247,7 +259,11 @@ impl Shaper {
             "goroutine_summary".into(),
             json!(summary(&all, self.limits.summary_buckets)),
         );
-        let shown: Vec<Value> = all.iter().take(self.limits.max_buckets).map(bucket_value).collect();
+        let shown: Vec<Value> = all
+            .iter()
+            .take(self.limits.max_buckets)
+            .map(bucket_value)
+            .collect();
         go.insert("goroutine_buckets".into(), Value::Array(shown));
         if all.len() > self.limits.max_buckets {
             go.insert(
@@ -332,7 +348,10 @@ fn insert_details(go: &mut Map<String, Value>, crash: &Crash) {
         go.insert(k.into(), v);
     };
     if !crash.panics.is_empty() {
-        put("panics", serde_json::to_value(&crash.panics).unwrap_or(Value::Null));
+        put(
+            "panics",
+            serde_json::to_value(&crash.panics).unwrap_or(Value::Null),
+        );
     }
     if let Some(f) = &crash.fatal_error {
         put("fatal_error", json!(f));
@@ -418,7 +437,8 @@ impl Shaper {
         let lines: Vec<&str> = text.trim_end_matches('\n').split('\n').collect();
         record.remove(key);
         let mut shaped = self.report_record(record, event, &lines, None);
-        if self.profile == Profile::Default && key != "log"
+        if self.profile == Profile::Default
+            && key != "log"
             && let Some(t) = shaped.remove("log")
         {
             shaped.insert(key.to_owned(), t);
@@ -445,7 +465,14 @@ impl Shaper {
     pub fn write_json<K>(&mut self, output: &Output<K, LogLine>, buf: &mut Vec<u8>) {
         let record = match output {
             Output::Line(_, line) => self.line_record(log_line_base(line)),
-            Output::Report(_, Report { event, lines, split }) => {
+            Output::Report(
+                _,
+                Report {
+                    event,
+                    lines,
+                    split,
+                },
+            ) => {
                 let base = lines.first().map(log_line_base).unwrap_or_default();
                 self.report_record(base, *event, lines, *split)
             }
@@ -541,7 +568,10 @@ mod tests {
         assert_eq!(go["recoverable"], true);
         assert_eq!(go["message"], REPORT[0]["panic: ".len()..]);
         assert_eq!(go["goroutine"], json!({"id": 7, "state": "running"}));
-        assert_eq!(go["top_frame"]["function"], "github.com/acme/shop/cart.(*Cart).Total");
+        assert_eq!(
+            go["top_frame"]["function"],
+            "github.com/acme/shop/cart.(*Cart).Total"
+        );
         assert_eq!(go["top_frame"]["line"], 88);
         assert_eq!(go["signal"]["addr"], "0x0");
         assert_eq!(go["goroutines_total"], 1);
@@ -576,7 +606,11 @@ mod tests {
             (),
             Report {
                 event: Event::Panic,
-                lines: vec![cri("goroutine 8 [select]:"), cri("main.loop()"), cri("\t/app/main.go:30 +0x1")],
+                lines: vec![
+                    cri("goroutine 8 [select]:"),
+                    cri("main.loop()"),
+                    cri("\t/app/main.go:30 +0x1"),
+                ],
                 split: Some(Split { id: 9, part: 2 }),
             },
         );
@@ -606,9 +640,15 @@ mod tests {
         rec.insert("message".into(), json!("GET /healthz 200"));
         assert_eq!(s.enrich(rec), None);
         let mut rec = Map::new();
-        rec.insert("message".into(), json!("fatal error: all goroutines are asleep - deadlock!"));
+        rec.insert(
+            "message".into(),
+            json!("fatal error: all goroutines are asleep - deadlock!"),
+        );
         let v = s.enrich(rec).unwrap();
-        assert_eq!(v["message"], "fatal error: all goroutines are asleep - deadlock!");
+        assert_eq!(
+            v["message"],
+            "fatal error: all goroutines are asleep - deadlock!"
+        );
         assert_eq!(v["go"]["class"], "deadlock");
         assert!(v.get("log").is_none());
         assert_eq!(s.enrich(Map::new()), None);
@@ -619,12 +659,29 @@ mod tests {
         let mut lines = vec![cri("fatal error: all goroutines are asleep - deadlock!")];
         for id in 1..=60 {
             lines.push(cri(""));
-            lines.push(cri(&format!("goroutine {id} [chan receive, {} minutes]:", id % 5 + 1)));
-            lines.push(cri(if id % 2 == 0 { "main.worker()" } else { "main.poller()" }));
+            lines.push(cri(&format!(
+                "goroutine {id} [chan receive, {} minutes]:",
+                id % 5 + 1
+            )));
+            lines.push(cri(if id % 2 == 0 {
+                "main.worker()"
+            } else {
+                "main.poller()"
+            }));
             lines.push(cri("\t/app/main.go:9 +0x1"));
         }
         let mut s = Shaper::default();
-        let v = json_of(&mut s, &Output::Report((), Report { event: Event::FatalError, lines, split: None }));
+        let v = json_of(
+            &mut s,
+            &Output::Report(
+                (),
+                Report {
+                    event: Event::FatalError,
+                    lines,
+                    split: None,
+                },
+            ),
+        );
         let go = &v["go"];
         assert_eq!(go["goroutines_total"], 60);
         assert_eq!(go["goroutines"].as_array().unwrap().len(), 20);

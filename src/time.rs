@@ -26,8 +26,7 @@ pub fn parse_rfc3339_nanos(s: &str) -> Option<i64> {
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60
-    {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
         return None;
     }
     let mut i = 19;
@@ -51,7 +50,10 @@ pub fn parse_rfc3339_nanos(s: &str) -> Option<i64> {
     }
     let offset_secs = match s.get(i..)? {
         "Z" | "z" => 0,
-        tz if tz.len() == 6 && matches!(tz.as_bytes()[0], b'+' | b'-') && tz.as_bytes()[3] == b':' => {
+        tz if tz.len() == 6
+            && matches!(tz.as_bytes()[0], b'+' | b'-')
+            && tz.as_bytes()[3] == b':' =>
+        {
             let h = num(i + 1..i + 3)?;
             let m = num(i + 4..i + 6)?;
             let sign = if tz.as_bytes()[0] == b'-' { -1 } else { 1 };

@@ -29,7 +29,9 @@ fn check(fx: &Fixture, file: &str, format: Format) -> Result<(), String> {
         }
         if format != Format::Plain {
             for (l, t) in lines.iter().zip(&fx.truth.lines) {
-                if l.stream.as_deref() != Some(t.stream.as_str()) || l.time.as_deref() != Some(&t.time) {
+                if l.stream.as_deref() != Some(t.stream.as_str())
+                    || l.time.as_deref() != Some(&t.time)
+                {
                     return Err(format!("{name}: stream/time differ at {:?}", t.text));
                 }
             }
@@ -38,7 +40,11 @@ fn check(fx: &Fixture, file: &str, format: Format) -> Result<(), String> {
 
         // Conservation: every line exactly once.
         let mut seen = vec![0u32; fx.truth.lines.len()];
-        for i in found.ordinary.iter().chain(found.reports.iter().flat_map(|r| &r.1)) {
+        for i in found
+            .ordinary
+            .iter()
+            .chain(found.reports.iter().flat_map(|r| &r.1))
+        {
             seen[*i] += 1;
         }
         if let Some(i) = seen.iter().position(|&n| n != 1) {
@@ -81,7 +87,10 @@ fn check(fx: &Fixture, file: &str, format: Format) -> Result<(), String> {
                 .filter(|i| !want.iter().any(|w| w.1.contains(i)))
                 .collect();
             let txt = |is: &[usize]| -> Vec<String> {
-                is.iter().take(6).map(|&i| format!("{i}: {:?}", fx.truth.lines[i].text)).collect()
+                is.iter()
+                    .take(6)
+                    .map(|&i| format!("{i}: {:?}", fx.truth.lines[i].text))
+                    .collect()
             };
             return Err(format!(
                 "{name} ({detect:?}): reports differ\n want:\n{} got:\n{} truth lines not in a report: {:?}\n report lines not in truth: {:?}",
@@ -131,7 +140,11 @@ fn corpus_truth_is_consistent() {
         let mut owner = vec![false; n];
         for r in &t.reports {
             assert!(!r.lines.is_empty(), "{}: empty report", fx.name());
-            assert!(r.lines.windows(2).all(|w| w[0] < w[1]), "{}: unordered", fx.name());
+            assert!(
+                r.lines.windows(2).all(|w| w[0] < w[1]),
+                "{}: unordered",
+                fx.name()
+            );
             for &i in &r.lines {
                 assert!(i < n && !owner[i], "{}: line {i} in two reports", fx.name());
                 owner[i] = true;

@@ -46,7 +46,9 @@ fn report_records(fx: &Fixture) -> Vec<Value> {
 }
 
 fn validator(file: &str) -> jsonschema::Validator {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(file);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(file);
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     jsonschema::validator_for(&schema).unwrap()
 }
@@ -74,13 +76,20 @@ fn every_record_validates_against_the_schema() {
         }
     }
     assert!(checked > 1000, "only {checked} records");
-    assert!(failures.is_empty(), "{} invalid records:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} invalid records:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn schema_lists_exactly_the_class_vocabulary() {
     for file in ["record.schema.json", "record-ecs.schema.json"] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(file);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs")
+            .join(file);
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let classes: Vec<&str> = schema["$defs"]["go"]["properties"]["class"]["enum"]
             .as_array()
@@ -102,7 +111,12 @@ fn fields_match_the_ground_truth() {
         let mut truth = fx.truth.reports.clone();
         truth.sort_by_key(|r| r.lines.first().copied());
         if recs.len() != truth.len() {
-            failures.push(format!("{}: {} records for {} reports", fx.name(), recs.len(), truth.len()));
+            failures.push(format!(
+                "{}: {} records for {} reports",
+                fx.name(),
+                recs.len(),
+                truth.len()
+            ));
             continue;
         }
         for (rec, t) in recs.iter().zip(&truth) {
@@ -132,13 +146,26 @@ fn fields_match_the_ground_truth() {
                 check("goroutine.id", &go["goroutine"]["id"], Value::from(id));
             }
             if let Some(f) = &t.top_frame {
-                check("top_frame.function", &go["top_frame"]["function"], Value::from(f.function.as_str()));
-                check("top_frame.file", &go["top_frame"]["file"], Value::from(f.file.as_str()));
+                check(
+                    "top_frame.function",
+                    &go["top_frame"]["function"],
+                    Value::from(f.function.as_str()),
+                );
+                check(
+                    "top_frame.file",
+                    &go["top_frame"]["file"],
+                    Value::from(f.file.as_str()),
+                );
             }
         }
     }
     assert!(stated > 200, "only {stated} fields stated by the truth");
-    assert!(failures.is_empty(), "{} fields differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fields differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -156,14 +183,20 @@ fn fingerprints_are_stable_per_program_and_distinct_between_programs() {
         if fx.truth.gotraceback == "none" {
             program.push_str(" (GOTRACEBACK=none)");
         }
-        by_program.entry(program).or_default().push((fx.name(), prints));
+        by_program
+            .entry(program)
+            .or_default()
+            .push((fx.name(), prints));
     }
     let mut failures = Vec::new();
     for (program, runs) in &by_program {
         let first = &runs[0];
         for run in &runs[1..] {
             if run.1 != first.1 {
-                failures.push(format!("{program}: {} {:?} vs {} {:?}", first.0, first.1, run.0, run.1));
+                failures.push(format!(
+                    "{program}: {} {:?} vs {} {:?}",
+                    first.0, first.1, run.0, run.1
+                ));
             }
         }
     }

@@ -65,8 +65,11 @@ fn report_pool() -> &'static Vec<(String, Vec<String>)> {
                 if r.lines.len() > 300 {
                     continue;
                 }
-                let lines: Vec<String> =
-                    r.lines.iter().map(|&i| fx.truth.lines[i].text.clone()).collect();
+                let lines: Vec<String> = r
+                    .lines
+                    .iter()
+                    .map(|&i| fx.truth.lines[i].text.clone())
+                    .collect();
                 if seen.insert(lines.join("\n")) {
                     pool.push((r.event.clone(), lines));
                 }
@@ -123,14 +126,22 @@ fn wrap(env: Envelope, stream: &str, text: &str, cuts: &[usize], t: &mut u64) ->
         .enumerate()
         .map(|(i, chunk)| {
             *t += 1;
-            let time = format!("2026-11-27T06:51:{:02}.{:06}Z", (*t / 1_000_000) % 60, *t % 1_000_000);
+            let time = format!(
+                "2026-11-27T06:51:{:02}.{:06}Z",
+                (*t / 1_000_000) % 60,
+                *t % 1_000_000
+            );
             let last = i + 1 == n;
             match env {
                 Envelope::Cri => {
                     format!("{time} {stream} {} {chunk}", if last { "F" } else { "P" })
                 }
                 Envelope::Docker => {
-                    let log = if last { format!("{chunk}\n") } else { chunk.to_owned() };
+                    let log = if last {
+                        format!("{chunk}\n")
+                    } else {
+                        chunk.to_owned()
+                    };
                     format!(
                         r#"{{"log":{},"stream":"{stream}","time":"{time}"}}"#,
                         serde_json::to_string(&log).unwrap()

@@ -104,8 +104,8 @@ pub fn fixtures() -> Vec<Fixture> {
     dirs.into_iter()
         .map(|dir| {
             let text = std::fs::read_to_string(dir.join("truth.json")).unwrap();
-            let truth: Truth = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            let truth: Truth =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
             Fixture { dir, truth }
         })
         .collect()

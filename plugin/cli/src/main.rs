@@ -192,7 +192,12 @@ fn strip_newline(b: &[u8]) -> &[u8] {
 
 /// Standard input may be a live stream (`kubectl logs -f`): lines are read
 /// on a thread so that idle reports are closed while nothing arrives.
-fn run_stdin(src: &mut Source, w: &mut impl Write, totals: &mut Totals, idle: Duration) -> io::Result<()> {
+fn run_stdin(
+    src: &mut Source,
+    w: &mut impl Write,
+    totals: &mut Totals,
+    idle: Duration,
+) -> io::Result<()> {
     // Bounded, so a slow writer holds back the reader instead of memory.
     let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(1024);
     std::thread::spawn(move || {

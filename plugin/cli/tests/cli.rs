@@ -17,7 +17,12 @@ fn run_stdin(args: &[&str], input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -95,11 +100,17 @@ fn files_are_separate_sources() {
 
 #[test]
 fn forced_format_counts_malformed_lines_and_keeps_them() {
-    let out = run_stdin(&["--format", "docker", "--stats"], "not json\n{\"log\":\"ok\\n\",\"stream\":\"stdout\"}\n");
+    let out = run_stdin(
+        &["--format", "docker", "--stats"],
+        "not json\n{\"log\":\"ok\\n\",\"stream\":\"stdout\"}\n",
+    );
     assert!(out.status.success());
     let recs = records(&out);
     assert_eq!(recs[0], serde_json::json!({"log": "not json"}));
-    assert_eq!(recs[1], serde_json::json!({"stream": "stdout", "log": "ok"}));
+    assert_eq!(
+        recs[1],
+        serde_json::json!({"stream": "stdout", "log": "ok"})
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 malformed"));
 }
 
@@ -116,7 +127,10 @@ fn report_bound_splits_into_parts() {
         assert_eq!(p["go"]["report_id"], parts[0]["go"]["report_id"]);
         assert!(p["log"].as_str().unwrap().len() <= 60);
     }
-    let lines: u64 = parts.iter().map(|p| p["go"]["lines"].as_u64().unwrap()).sum();
+    let lines: u64 = parts
+        .iter()
+        .map(|p| p["go"]["lines"].as_u64().unwrap())
+        .sum();
     assert_eq!(lines, 5);
 }
 
@@ -160,8 +174,17 @@ fn errors_are_clear_and_nonzero() {
 
 #[test]
 fn invalid_utf8_is_kept_lossily_not_dropped() {
-    let mut child = bin().stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"ok\n\xff\xfe bad\nlast").unwrap();
+    let mut child = bin()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"ok\n\xff\xfe bad\nlast")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let recs = records(&out);
     assert_eq!(recs.len(), 3);
