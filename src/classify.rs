@@ -177,7 +177,11 @@ pub fn site_frames(g: &Goroutine) -> impl Iterator<Item = &Frame> + Clone {
         .iter()
         .rposition(|f| f.function == "panic" || f.function == "runtime.gopanic")
         .map_or(0, |i| i + 1);
-    g.frames[after_panic..].iter().filter(|f| !is_plumbing(f))
+    g.frames
+        .get(after_panic..)
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| !is_plumbing(f))
 }
 
 fn is_plumbing(f: &Frame) -> bool {
@@ -337,7 +341,9 @@ pub fn buckets(goroutines: &[Goroutine]) -> Vec<Bucket<'_>> {
             });
             out.len() - 1
         });
-        let b = &mut out[i];
+        let Some(b) = out.get_mut(i) else {
+            continue;
+        };
         b.count += 1;
         b.first_id = b.first_id.min(g.id);
         if let Some(m) = g.wait_minutes {

@@ -145,12 +145,9 @@ impl Decoder {
             self.partials.push(Partial { first: chunk });
             return MERGED;
         };
-        let partial = &mut self.partials[i];
+        let partial = self.partials.get_mut(i)?;
         partial.first.text.push_str(&chunk.text);
-        if complete {
-            return Some(self.partials.swap_remove(i).first);
-        }
-        if partial.first.text.len() >= self.max_line_bytes {
+        if complete || partial.first.text.len() >= self.max_line_bytes {
             return Some(self.partials.swap_remove(i).first);
         }
         MERGED

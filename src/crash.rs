@@ -165,7 +165,8 @@ pub struct Frame {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<String>,
     /// The frame belongs to the runtime (`runtime`, `internal/runtime/…`,
-    /// the `panic` builtin, `internal/sync`/`sync.fatal` throws).
+    /// `runtime/debug`'s stack printers, the `panic` builtin,
+    /// `internal/sync`/`sync.fatal` throws).
     pub runtime: bool,
 }
 

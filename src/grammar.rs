@@ -80,7 +80,7 @@ pub fn classify(line: &str) -> LineKind {
     };
     match first {
         b'\t' => {
-            let rest = &line[1..];
+            let rest = line.get(1..).unwrap_or_default();
             if is_stack_unavailable(rest) {
                 LineKind::StackUnavailable
             } else {
@@ -139,16 +139,12 @@ pub fn is_location(line: &str) -> bool {
         return false;
     };
     // Cut the optional suffixes, then require `:<digits>` at the end.
-    let head = match rest.find(" +0x") {
-        Some(i) => &rest[..i],
-        None => match rest.find(" fp=0x") {
-            Some(i) => &rest[..i],
-            None => rest,
-        },
-    };
-    match head.rfind(':') {
-        Some(i) if i > 0 => {
-            let digits = &head[i + 1..];
+    let head = rest
+        .split_once(" +0x")
+        .or_else(|| rest.split_once(" fp=0x"))
+        .map_or(rest, |(head, _)| head);
+    match head.rsplit_once(':') {
+        Some((file, digits)) if !file.is_empty() => {
             !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit())
         }
         _ => false,
@@ -161,11 +157,11 @@ fn is_goroutine_header(line: &str) -> bool {
     let Some(rest) = line.strip_prefix("goroutine ") else {
         return false;
     };
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 || !line.ends_with(':') {
+    let rest_after = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    if rest_after.len() == rest.len() || !line.ends_with(':') {
         return false;
     }
-    let rest = &rest[digits..];
+    let rest = rest_after;
     // Either the state bracket follows at once, or the internals do.
     (rest.starts_with(" [") || rest.starts_with(" gp=0x")) && rest.contains('[')
 }
@@ -179,11 +175,8 @@ fn is_signal_header(line: &str) -> bool {
     let Some(rest) = line.strip_prefix("SIG") else {
         return false;
     };
-    let name = rest
-        .bytes()
-        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        .count();
-    name > 0 && rest[name..].starts_with(": ") && rest.len() > name + 2
+    let after = rest.trim_start_matches(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit());
+    after.len() < rest.len() && after.strip_prefix(": ").is_some_and(|d| !d.is_empty())
 }
 
 /// `...N frames elided...` (1.21+) or `...additional frames elided...`.
@@ -194,22 +187,21 @@ fn is_elided(line: &str) -> bool {
 /// `0x000000c000012345:  0x0000000000000000  0x…` or
 /// `0x000000c000012345: <main.f+0x25>  …` (a stack word dump).
 fn is_stack_words(line: &str) -> bool {
-    let hex = line[2..].bytes().take_while(u8::is_ascii_hexdigit).count();
-    hex > 0 && line[2 + hex..].starts_with(':')
+    let digits = line.get(2..).unwrap_or_default();
+    let after = digits.trim_start_matches(|c: char| c.is_ascii_hexdigit());
+    after.len() < digits.len() && after.starts_with(':')
 }
 
 /// A register line of a signal report: a short lower-case name, spaces, a
 /// hex value (`rax    0x0`, `r8     0xc000…`, `rflags 0x246`, `lr 0x…`).
 fn is_register(line: &str) -> bool {
-    let name = line
-        .bytes()
-        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        .count();
-    if name == 0 || name > 8 || !line.as_bytes()[0].is_ascii_lowercase() {
+    let after = line.trim_start_matches(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let name = line.len() - after.len();
+    if name == 0 || name > 8 || !line.starts_with(|c: char| c.is_ascii_lowercase()) {
         return false;
     }
-    let rest = line[name..].trim_start_matches(' ');
-    if rest.len() == line.len() - name {
+    let rest = after.trim_start_matches(' ');
+    if rest.len() == after.len() {
         return false; // no separating space
     }
     rest.strip_prefix("0x")
@@ -250,14 +242,26 @@ fn is_function(line: &str) -> bool {
     if !line.ends_with(')') {
         return false;
     }
-    let word = &line[..line.find(' ').unwrap_or(line.len())];
-    // The argument list is the first `(` not opening a `(*T)` receiver.
-    let b = word.as_bytes();
-    let Some(open) = (0..b.len()).find(|&i| b[i] == b'(' && b.get(i + 1) != Some(&b'*')) else {
+    let word = line.split(' ').next().unwrap_or_default();
+    let Some((name, _)) = split_args(word) else {
         return false;
     };
-    let name = &word[..open];
     !name.is_empty() && !name.starts_with('.') && !name.contains(['"', '{', '}', '=', ',', '\\'])
+}
+
+/// Splits `pkg.(*T).f(args` at the argument list's `(`: the first `(` that
+/// does not open a `(*T)` receiver.
+pub fn split_args(s: &str) -> Option<(&str, &str)> {
+    let mut from = 0;
+    loop {
+        let open = from + s.get(from..)?.find('(')?;
+        let (name, rest) = s.split_at_checked(open)?;
+        let args = rest.get(1..).unwrap_or_default();
+        if !args.starts_with('*') {
+            return Some((name, args));
+        }
+        from = open + 1;
+    }
 }
 
 /// `[<log prefix>]http: panic serving <addr>: <value>`.
@@ -267,10 +271,10 @@ fn is_function(line: &str) -> bool {
 /// crash report.
 fn is_http_panic(line: &str) -> bool {
     const MARK: &str = "http: panic serving ";
-    let Some(at) = line.find(MARK) else {
+    let Some((prefix, _)) = line.split_once(MARK) else {
         return false;
     };
-    line[..at].split(' ').all(is_log_prefix_token)
+    prefix.split(' ').all(is_log_prefix_token)
 }
 
 /// A token of a `log` package prefix: empty, `2026/11/27`, `05:20:58`,

@@ -6,6 +6,19 @@
 //! [`reassembler::Reassembler`] (per-stream grammar-driven joining, built on
 //! [`grammar`]) → [`record`] (JSON records).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::string_slice
+    )
+)]
+
 pub mod classify;
 pub mod container;
 pub mod crash;

@@ -8,7 +8,7 @@
 use crate::crash::{
     Crash, CreatedBy, Frame, Goroutine, PanicValue, Race, RaceAccess, RaceGoroutine, Signal,
 };
-use crate::grammar::{LineKind, classify, is_location};
+use crate::grammar::{LineKind, classify, is_location, split_args};
 use crate::reassembler::Event;
 
 /// Where the parser is: which section the next frame belongs to.
@@ -36,10 +36,8 @@ pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
     let mut registers = String::new();
     let mut race_frames: Option<RaceTarget> = None;
 
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i].as_ref();
-        i += 1;
+    for line in lines {
+        let line = line.as_ref();
         let kind = classify(line);
         if section == Section::Race {
             parse_race_line(&mut c, line, kind, &mut race_frames);
@@ -48,7 +46,8 @@ pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
         match kind {
             LineKind::Panic => {
                 section = Section::Message;
-                c.panics.push(panic_value(&line["panic: ".len()..]));
+                c.panics
+                    .push(panic_value(line.strip_prefix("panic: ").unwrap_or(line)));
             }
             LineKind::HttpPanic => {
                 section = Section::Message;
@@ -58,7 +57,7 @@ pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
                 }
             }
             LineKind::Indented if section == Section::Message => {
-                let text = &line[1..];
+                let text = line.strip_prefix('\t').unwrap_or(line);
                 if let Some(v) = text.strip_prefix("panic: ") {
                     c.panics.push(panic_value(v));
                 } else if let Some(p) = c.panics.last_mut() {
@@ -68,12 +67,13 @@ pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
             }
             LineKind::FatalError => {
                 section = Section::Message;
-                c.fatal_error = Some(line["fatal error: ".len()..].to_owned());
+                c.fatal_error = line.strip_prefix("fatal error: ").map(str::to_owned);
             }
             LineKind::RuntimeNote
                 if c.goroutines.is_empty() && section != Section::RuntimeStack =>
             {
-                c.runtime_notes.push(line["runtime: ".len()..].to_owned());
+                c.runtime_notes
+                    .push(line.strip_prefix("runtime: ").unwrap_or(line).to_owned());
             }
             LineKind::FaultAddress => {
                 c.fault_address = line
@@ -194,7 +194,7 @@ fn old_value_continuation<S: AsRef<str>>(lines: &[S]) -> String {
     };
     let mut value: Vec<&str> = Vec::new();
     let mut blanks = 0;
-    for l in &lines[start + 1..] {
+    for l in lines.iter().skip(start + 1) {
         let l = l.as_ref();
         match classify(l) {
             LineKind::Blank => blanks += 1,
@@ -248,8 +248,7 @@ fn go_type(value: &str) -> Option<String> {
         }
         return None;
     }
-    let open = value.find('(')?;
-    let (ty, arg) = (&value[..open], &value[open + 1..]);
+    let (ty, arg) = value.split_once('(')?;
     let arg = arg.strip_suffix(')')?;
     let numeric = !arg.is_empty()
         && (arg.parse::<f64>().is_ok()
@@ -270,7 +269,7 @@ fn is_type_name(s: &str) -> bool {
 /// `[<prefix>]http: panic serving <remote>: <value>`.
 fn http_panic(line: &str) -> Option<(&str, &str)> {
     const MARK: &str = "http: panic serving ";
-    let rest = &line[line.find(MARK)? + MARK.len()..];
+    let (_, rest) = line.split_once(MARK)?;
     // The remote is host:port, `[v6]:port` included: cut at the first ": ".
     rest.split_once(": ").or(Some((rest, "")))
 }
@@ -320,11 +319,9 @@ fn signal_pc(s: &mut Signal, line: &str) {
 /// thread labels:{…}] {k: v}:`.
 fn goroutine_header(line: &str) -> Option<Goroutine> {
     let rest = line.strip_prefix("goroutine ")?.strip_suffix(':')?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let id = rest[..digits].parse().ok()?;
-    let rest = &rest[digits..];
-    let open = rest.find(" [")?;
-    let (internals, bracketed) = (&rest[..open], &rest[open + 2..]);
+    let after_id = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    let id = rest.get(..rest.len() - after_id.len())?.parse().ok()?;
+    let (internals, bracketed) = after_id.split_once(" [")?;
     let mut g = Goroutine {
         id,
         state: String::new(),
@@ -349,9 +346,9 @@ fn goroutine_header(line: &str) -> Option<Goroutine> {
     }
     // The bracket ends at the `]` that closes it, after any labels inside.
     let (inside, after) = split_bracket(bracketed);
-    let (status, inner_labels) = match inside.find(" labels:{") {
-        Some(i) => (&inside[..i], Some(&inside[i + " labels:".len()..])),
-        None => (inside, None),
+    let (status, inner_labels) = match inside.split_once(" labels:") {
+        Some((status, labels)) if labels.starts_with('{') => (status, Some(labels)),
+        _ => (inside, None),
     };
     let mut parts = status.split(", ");
     g.state = parts.next().unwrap_or("").to_owned();
@@ -393,7 +390,10 @@ fn split_bracket(s: &str) -> (&str, &str) {
             '"' => quoted = true,
             '{' => depth += 1,
             '}' => depth -= 1,
-            ']' if depth <= 0 => return (&s[..i], &s[i + 1..]),
+            ']' if depth <= 0 => {
+                let (inside, rest) = s.split_at_checked(i).unwrap_or((s, "]"));
+                return (inside, rest.get(1..).unwrap_or_default());
+            }
             _ => {}
         }
     }
@@ -435,12 +435,12 @@ fn split_top_level(s: &str) -> Vec<&str> {
         if c == b'"' {
             quoted = true;
         } else if c == b',' && b.get(i + 1) == Some(&b' ') {
-            parts.push(&s[start..i]);
+            parts.extend(s.get(start..i));
             start = i + 2;
         }
     }
     if start < s.len() {
-        parts.push(&s[start..]);
+        parts.extend(s.get(start..));
     }
     parts
 }
@@ -474,11 +474,8 @@ pub fn frame(function_line: &str, location_line: &str) -> Option<Frame> {
 /// `pkg.f(args)` → (`pkg.f`, `args`). The argument list is the first `(`
 /// that does not open a `(*T)` receiver.
 fn split_call(line: &str) -> Option<(&str, &str)> {
-    let line = line.trim();
-    let b = line.as_bytes();
-    let open = (0..b.len()).find(|&i| b[i] == b'(' && b.get(i + 1) != Some(&b'*'))?;
-    let args = line[open + 1..].strip_suffix(')')?;
-    Some((&line[..open], args))
+    let (name, args) = split_args(line.trim())?;
+    Some((name, args.strip_suffix(')')?))
 }
 
 /// `\t/app/main.go:12 +0x1d fp=… sp=… pc=…` → (file, line, offset).
@@ -487,7 +484,7 @@ fn location(line: &str) -> Option<(&str, u32, Option<&str>)> {
     let (file, tail) = rest.rsplit_once(':')?;
     let mut tail_words = tail.split(' ');
     let line_no = tail_words.next()?.parse().ok()?;
-    let offset = tail_words.find(|w| w.starts_with("+0x")).map(|w| &w[1..]);
+    let offset = tail_words.find_map(|w| w.strip_prefix('+').filter(|o| o.starts_with("0x")));
     Some((file, line_no, offset))
 }
 
@@ -496,12 +493,15 @@ fn location(line: &str) -> Option<(&str, u32, Option<&str>)> {
 fn split_function(function: &str) -> (&str, Option<String>, String, bool) {
     // The package path ends at the first `.` after the last `/`.
     let slash = function.rfind('/').map_or(0, |i| i + 1);
-    let Some(dot) = function[slash..].find('.').map(|d| slash + d) else {
+    let dot = function
+        .get(slash..)
+        .and_then(|tail| tail.find('.'))
+        .map(|d| slash + d);
+    let Some((package, rest)) = dot.and_then(|d| function.split_at_checked(d)) else {
         // The builtin `panic` and other bare names.
         return ("", None, function.to_owned(), false);
     };
-    let package = &function[..dot];
-    let mut rest = function[dot + 1..].to_owned();
+    let mut rest = rest.strip_prefix('.').unwrap_or(rest).to_owned();
     let generic = rest.contains('[');
     if generic {
         rest = strip_brackets(&rest);
@@ -524,7 +524,7 @@ fn split_function(function: &str) -> (&str, Option<String>, String, bool) {
 /// names, not methods.
 fn is_closure_suffix(s: &str) -> bool {
     let digits = s.trim_start_matches(|c: char| c.is_ascii_alphabetic());
-    let prefix = &s[..s.len() - digits.len()];
+    let prefix = s.get(..s.len() - digits.len()).unwrap_or_default();
     !digits.is_empty()
         && digits.bytes().all(|c| c.is_ascii_digit())
         && matches!(prefix, "" | "func" | "gowrap" | "deferwrap")
@@ -547,6 +547,9 @@ fn strip_brackets(s: &str) -> String {
 /// Frames of the runtime itself, which say how it crashed, not where.
 pub fn is_runtime(function: &str, package: &str) -> bool {
     package == "runtime"
+        // debug.Stack / debug.PrintStack print a goroutine dump: the dump's
+        // subject is their caller.
+        || package == "runtime/debug"
         || package.starts_with("runtime/internal")
         || package.starts_with("internal/runtime")
         || package == "internal/sync" && function.ends_with(".fatal")

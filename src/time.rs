@@ -10,10 +10,12 @@
 /// Returns `None` for anything else; callers treat such lines as malformed.
 pub fn parse_rfc3339_nanos(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    // Out of range reads as NUL, which no check accepts.
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    if b.len() < 20 || at(4) != b'-' || at(7) != b'-' || !matches!(at(10), b'T' | b't' | b' ') {
         return None;
     }
-    if b[13] != b':' || b[16] != b':' {
+    if at(13) != b':' || at(16) != b':' {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -31,12 +33,12 @@ pub fn parse_rfc3339_nanos(s: &str) -> Option<i64> {
     }
     let mut i = 19;
     let mut nanos: i64 = 0;
-    if b[i] == b'.' {
+    if at(i) == b'.' {
         i += 1;
         let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
+        while at(i).is_ascii_digit() {
             if i - start < 9 {
-                nanos = nanos * 10 + i64::from(b[i] - b'0');
+                nanos = nanos * 10 + i64::from(at(i) - b'0');
             }
             i += 1;
         }
@@ -50,13 +52,10 @@ pub fn parse_rfc3339_nanos(s: &str) -> Option<i64> {
     }
     let offset_secs = match s.get(i..)? {
         "Z" | "z" => 0,
-        tz if tz.len() == 6
-            && matches!(tz.as_bytes()[0], b'+' | b'-')
-            && tz.as_bytes()[3] == b':' =>
-        {
+        tz if tz.len() == 6 && matches!(at(i), b'+' | b'-') && at(i + 3) == b':' => {
             let h = num(i + 1..i + 3)?;
             let m = num(i + 4..i + 6)?;
-            let sign = if tz.as_bytes()[0] == b'-' { -1 } else { 1 };
+            let sign = if at(i) == b'-' { -1 } else { 1 };
             sign * (h * 3600 + m * 60)
         }
         _ => return None,
