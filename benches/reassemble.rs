@@ -2,8 +2,8 @@
 //! (a) ordinary CRI log traffic with no crash (the common case: every line
 //!     of a node passes through), and
 //! (b) a `GOTRACEBACK=all` dump of 5,000 goroutines in CRI form.
-//! Each input is measured for decode + reassemble, and for decode +
-//! reassemble + JSON record output (what the CLI does per line).
+//! Each input is measured for decode + reassemble alone, and for decode +
+//! reassemble + parse + classify + JSON record output (what the CLI does).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gopanic::container::{Decoder, Format, LogLine};
@@ -135,7 +135,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function("decode+reassemble", |b| {
             b.iter(|| run(black_box(&input), false))
         });
-        g.bench_function("decode+reassemble+json", |b| {
+        g.bench_function("decode+reassemble+parse+emit", |b| {
             b.iter(|| run(black_box(&input), true))
         });
         g.finish();

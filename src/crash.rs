@@ -218,6 +218,19 @@ pub struct RaceGoroutine {
     pub frames: Vec<Frame>,
 }
 
+impl Signal {
+    pub fn named(name: &str) -> Self {
+        Signal {
+            name: name.to_owned(),
+            description: None,
+            code: None,
+            addr: None,
+            pc: None,
+            m: None,
+        }
+    }
+}
+
 impl Crash {
     /// The goroutine the report is about: the first block of a panic, fatal
     /// error or signal report (the one that crashed, or for SIGQUIT the one

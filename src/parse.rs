@@ -86,12 +86,8 @@ pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
             LineKind::SignalHeader => {
                 let (name, desc) = line.split_once(": ").unwrap_or((line, ""));
                 c.signal = Some(Signal {
-                    name: name.to_owned(),
                     description: Some(desc.to_owned()).filter(|d| !d.is_empty()),
-                    code: None,
-                    addr: None,
-                    pc: None,
-                    m: None,
+                    ..Signal::named(name)
                 });
             }
             LineKind::SignalPc => {
@@ -282,14 +278,7 @@ fn signal_info(line: &str) -> Signal {
         .unwrap_or(line);
     let (name, rest) = inner.split_once(": ").unwrap_or((inner, ""));
     let mut desc = Vec::new();
-    let mut s = Signal {
-        name: name.to_owned(),
-        description: None,
-        code: None,
-        addr: None,
-        pc: None,
-        m: None,
-    };
+    let mut s = Signal::named(name);
     for word in rest.split(' ') {
         match word.split_once('=') {
             Some(("code", v)) => s.code = Some(v.to_owned()),
@@ -454,8 +443,17 @@ fn unquote(s: &str) -> String {
 
 /// A function line and its location line.
 pub fn frame(function_line: &str, location_line: &str) -> Option<Frame> {
-    let (function, args) = split_call(function_line)?;
+    let mut f = call_frame(function_line)?;
     let (file, line, offset) = location(location_line)?;
+    f.file = file.to_owned();
+    f.line = line;
+    f.offset = offset.map(str::to_owned);
+    Some(f)
+}
+
+/// A frame from its function line alone; the location follows.
+fn call_frame(function_line: &str) -> Option<Frame> {
+    let (function, args) = split_call(function_line)?;
     let (package, receiver, name, generic) = split_function(function);
     Some(Frame {
         runtime: is_runtime(function, package),
@@ -465,9 +463,9 @@ pub fn frame(function_line: &str, location_line: &str) -> Option<Frame> {
         name,
         generic,
         args: args.to_owned(),
-        file: file.to_owned(),
-        line,
-        offset: offset.map(str::to_owned),
+        file: String::new(),
+        line: 0,
+        offset: None,
     })
 }
 
@@ -628,20 +626,8 @@ fn parse_race_line(c: &mut Crash, line: &str, kind: LineKind, target: &mut Optio
                     f.line = line_no;
                     f.offset = offset.map(str::to_owned);
                 }
-            } else if let Some((function, args)) = split_call(trimmed) {
-                let (package, receiver, name, generic) = split_function(function);
-                frames.push(Frame {
-                    runtime: is_runtime(function, package),
-                    function: function.to_owned(),
-                    package: package.to_owned(),
-                    receiver,
-                    name,
-                    generic,
-                    args: args.to_owned(),
-                    file: String::new(),
-                    line: 0,
-                    offset: None,
-                });
+            } else if let Some(f) = call_frame(trimmed) {
+                frames.push(f);
             }
         }
         _ => {}
