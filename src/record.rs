@@ -59,6 +59,11 @@ pub struct Limits {
     pub max_buckets: usize,
     /// Buckets named in the one-line `go.goroutine_summary`.
     pub summary_buckets: usize,
+    /// When set, nested parts of a report record are dropped (see
+    /// [`CUTTABLE`]) until its JSON fits, and `go.cut` names them. Loki
+    /// rejects lines over 256 KiB. The report's text is never cut here: the
+    /// reassembler's report bound splits it into parts.
+    pub max_record_bytes: Option<usize>,
 }
 
 impl Default for Limits {
@@ -67,6 +72,7 @@ impl Default for Limits {
             max_goroutines: 20,
             max_buckets: 10,
             summary_buckets: 3,
+            max_record_bytes: None,
         }
     }
 }
@@ -166,6 +172,9 @@ impl Shaper {
             }
         }
         base.insert("go".into(), Value::Object(go));
+        if let Some(max) = self.limits.max_record_bytes {
+            fit(&mut base, max);
+        }
         base
     }
 
@@ -285,6 +294,63 @@ impl Shaper {
             );
         }
     }
+}
+
+/// The nested parts of `go` that a size bound may drop, least useful first.
+/// The flat scalars, the summary and `log` always stay.
+pub const CUTTABLE: &[&str] = &[
+    "goroutines",
+    "race",
+    "runtime_stacks",
+    "registers",
+    "goroutine_buckets",
+    "panics",
+    "runtime_notes",
+];
+
+/// Drops nested parts until the record's JSON is at most `max` bytes; the
+/// ECS `error.stack_trace`, a copy of `message`, goes first.
+fn fit(record: &mut Map<String, Value>, max: usize) {
+    let mut cut: Vec<&str> = Vec::new();
+    if json_len(record) > max
+        && let Some(error) = record.get_mut("error").and_then(Value::as_object_mut)
+        && error.remove("stack_trace").is_some()
+    {
+        cut.push("error.stack_trace");
+    }
+    for key in CUTTABLE {
+        if json_len(record) <= max {
+            break;
+        }
+        if let Some(go) = record.get_mut("go").and_then(Value::as_object_mut)
+            && go.remove(*key).is_some()
+        {
+            cut.push(key);
+        }
+    }
+    if !cut.is_empty()
+        && let Some(go) = record.get_mut("go").and_then(Value::as_object_mut)
+    {
+        go.insert("cut".into(), json!(cut));
+    }
+}
+
+/// The length of a value's JSON, without building it.
+fn json_len(v: &Map<String, Value>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    // Counting cannot fail; on the impossible error the count stays short.
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
 }
 
 /// `4980 × chan receive in worker.(*Pool).run; 20 × select in main.loop`.
@@ -652,6 +718,53 @@ mod tests {
         assert_eq!(v["go"]["class"], "deadlock");
         assert!(v.get("log").is_none());
         assert_eq!(s.enrich(Map::new()), None);
+    }
+
+    #[test]
+    fn records_over_the_byte_bound_drop_nested_parts_and_say_so() {
+        let mut lines = vec![cri("fatal error: all goroutines are asleep - deadlock!")];
+        for id in 1..=40 {
+            lines.push(cri(""));
+            lines.push(cri(&format!("goroutine {id} [select]:")));
+            lines.push(cri(&format!("main.worker{id}()")));
+            lines.push(cri("\t/app/main.go:9 +0x1"));
+        }
+        let out = Output::Report(
+            (),
+            Report {
+                event: Event::FatalError,
+                lines,
+                split: None,
+            },
+        );
+        let full = json_of(&mut Shaper::default(), &out).to_string().len();
+        let limits = Limits {
+            max_record_bytes: Some(full / 2),
+            ..Limits::default()
+        };
+        let mut s = Shaper::new(Profile::Default, limits);
+        let v = json_of(&mut s, &out);
+        assert!(
+            v.to_string().len() <= full / 2,
+            "{} > {}",
+            v.to_string().len(),
+            full / 2
+        );
+        assert_eq!(v["go"]["cut"], json!(["goroutines", "goroutine_buckets"]));
+        assert_eq!(v["go"]["class"], "deadlock");
+        assert_eq!(v["go"]["goroutines_total"], 40);
+        assert!(v["log"].as_str().unwrap().ends_with("main.go:9 +0x1"));
+        // A bound the text alone exceeds cuts everything it may, and no more.
+        let limits = Limits {
+            max_record_bytes: Some(10),
+            ..Limits::default()
+        };
+        let v = json_of(&mut Shaper::new(Profile::Ecs, limits), &out);
+        assert_eq!(
+            v["go"]["cut"],
+            json!(["error.stack_trace", "goroutines", "goroutine_buckets"])
+        );
+        assert_eq!(v["message"].as_str().unwrap().lines().count(), 161);
     }
 
     #[test]

@@ -47,6 +47,12 @@ struct Args {
     /// `log.level`, `error.*`, `event.*`).
     #[arg(long, default_value = "default", value_parser = parse_profile)]
     profile: Profile,
+    /// Keep every record's JSON at most this long (Loki rejects lines over
+    /// 262144 bytes): reports split into parts of at most half this much
+    /// text, and nested parts of `go` are dropped (named in `go.cut`) until
+    /// the record fits.
+    #[arg(long)]
+    max_record_bytes: Option<usize>,
     /// Goroutines given in full under `go.goroutines` (all are in `log`).
     #[arg(long, default_value_t = Limits::default().max_goroutines)]
     max_goroutines: usize,
@@ -95,7 +101,11 @@ impl Source {
         let cfg = Config {
             idle_timeout_ns: i64::try_from(args.idle_timeout_ms.saturating_mul(1_000_000))
                 .unwrap_or(i64::MAX),
-            max_report_bytes: args.max_report_bytes,
+            // Half the record bound for the text leaves room for JSON
+            // escaping (a tab becomes `\t`) and the `go` object.
+            max_report_bytes: args.max_record_bytes.map_or(args.max_report_bytes, |r| {
+                args.max_report_bytes.min(r / 2).max(1)
+            }),
             max_report_lines: args.max_report_lines.max(1),
             ..Config::default()
         };
@@ -106,6 +116,7 @@ impl Source {
                 args.profile,
                 Limits {
                     max_goroutines: args.max_goroutines,
+                    max_record_bytes: args.max_record_bytes,
                     ..Limits::default()
                 },
             ),

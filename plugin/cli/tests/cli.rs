@@ -135,6 +135,36 @@ fn report_bound_splits_into_parts() {
 }
 
 #[test]
+fn record_bound_keeps_every_record_under_it() {
+    // A deadlock dump of 300 goroutines, far over the bound.
+    let mut input = String::from("fatal error: all goroutines are asleep - deadlock!\n");
+    for id in 1..=300 {
+        input.push_str(&format!(
+            "\ngoroutine {id} [chan receive, {} minutes]:\nmain.worker{}(0xc000010000)\n\t/app/worker.go:{} +0x1d\n",
+            id % 7,
+            id % 13,
+            id % 50
+        ));
+    }
+    let out = run_stdin(&["--max-record-bytes", "8192"], &input);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(
+        text.lines().all(|l| l.len() <= 8192),
+        "a record over the bound"
+    );
+    let recs = records(&out);
+    assert!(recs.len() > 2, "{}", recs.len());
+    let lines: u64 = recs
+        .iter()
+        .map(|r| r["go"]["lines"].as_u64().unwrap())
+        .sum();
+    assert_eq!(lines, input.lines().count() as u64);
+    assert!(recs.iter().all(|r| r["go"]["class"] == "deadlock"));
+    assert!(recs.iter().any(|r| r["go"].get("cut").is_some()));
+}
+
+#[test]
 fn idle_timeout_closes_a_report_on_a_quiet_stream() {
     // The report's last line, then nothing for longer than the idle time:
     // the report leaves while stdin is still open.
