@@ -21,7 +21,7 @@ use crate::classify::{Bucket, Classification, buckets, classify, fingerprint, to
 use crate::container::LogLine;
 use crate::crash::{Crash, Goroutine};
 use crate::parse::parse;
-use crate::reassembler::{Config, Event, Line, Output, Reassembler, Report, Split};
+use crate::reassembler::{Config, Event, Line, Output, Reassembler, Split};
 
 /// Version of the `go` object's layout (`go.schema`).
 pub const SCHEMA_VERSION: u64 = 1;
@@ -529,23 +529,39 @@ pub fn log_line_base(line: &LogLine) -> Map<String, Value> {
 impl Shaper {
     /// Writes one reassembler output as a JSON object (no newline) to `buf`.
     pub fn write_json<K>(&mut self, output: &Output<K, LogLine>, buf: &mut Vec<u8>) {
-        let record = match output {
-            Output::Line(_, line) => self.line_record(log_line_base(line)),
-            Output::Report(
-                _,
-                Report {
-                    event,
-                    lines,
-                    split,
-                },
-            ) => {
-                let base = lines.first().map(log_line_base).unwrap_or_default();
-                self.report_record(base, *event, lines, *split)
+        // Writing into a Vec cannot fail.
+        let _ = match output {
+            // The common case, every ordinary line: serialised from borrows,
+            // without building a map.
+            Output::Line(_, line) => {
+                let record = OrdinaryLine {
+                    time: line.time.as_deref(),
+                    stream: line.stream.as_deref(),
+                    log: (self.profile == Profile::Default).then_some(line.text.as_str()),
+                    message: (self.profile == Profile::Ecs).then_some(line.text.as_str()),
+                };
+                serde_json::to_writer(&mut *buf, &record)
+            }
+            Output::Report(_, report) => {
+                let base = report.lines.first().map(log_line_base).unwrap_or_default();
+                let record = self.report_record(base, report.event, &report.lines, report.split);
+                serde_json::to_writer(&mut *buf, &record)
             }
         };
-        // Writing a Value into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *buf, &record);
     }
+}
+
+/// [`log_line_base`] + [`Shaper::line_record`], borrowed.
+#[derive(serde::Serialize)]
+struct OrdinaryLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
 }
 
 /// The report's lines joined with `\n`.
@@ -564,6 +580,7 @@ pub fn join_lines<L: Line>(lines: &[L]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reassembler::Report;
 
     fn cri(text: &str) -> LogLine {
         LogLine {

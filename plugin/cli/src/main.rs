@@ -81,8 +81,18 @@ struct Totals {
     malformed: u64,
 }
 
-/// Stream key: the input's position on the command line, and the stream.
-type Key = (usize, Option<String>);
+/// Stream key: the input's position on the command line, and the stream
+/// (see [`stream_id`]); integers, so a key costs no allocation per line.
+type Key = (usize, u8);
+
+fn stream_id(stream: Option<&str>) -> u8 {
+    match stream {
+        None => 0,
+        Some("stdout") => 1,
+        Some("stderr") => 2,
+        Some(_) => 3,
+    }
+}
 
 struct Source {
     decoder: Decoder,
@@ -93,6 +103,8 @@ struct Source {
     started: Instant,
     /// The input clock: the newest time seen, and when it was seen.
     last_input: Option<(i64, Instant)>,
+    /// Reading a live stream (stdin): `tick` runs while it is quiet.
+    live: bool,
     out: Vec<Output<Key, LogLine>>,
 }
 
@@ -123,6 +135,7 @@ impl Source {
             index,
             started: Instant::now(),
             last_input: None,
+            live: false,
             out: Vec::new(),
         }
     }
@@ -137,8 +150,10 @@ impl Source {
     fn push_line(&mut self, line: LogLine, totals: &mut Totals) {
         totals.malformed += u64::from(line.malformed);
         let now = line.time_nanos.unwrap_or_else(|| nanos_since(self.started));
-        self.last_input = Some((now, Instant::now()));
-        let key = (self.index, line.stream.clone());
+        if self.live {
+            self.last_input = Some((now, Instant::now()));
+        }
+        let key = (self.index, stream_id(line.stream.as_deref()));
         self.reassembler.push(&key, line, now, &mut self.out);
     }
 
@@ -276,6 +291,7 @@ fn run(args: &Args) -> Result<Totals, Failure> {
     let use_stdin = args.files.is_empty() || args.files.iter().all(|f| f.as_os_str() == "-");
     if use_stdin {
         let mut src = Source::new(args, 0);
+        src.live = true;
         let idle = Duration::from_millis(args.idle_timeout_ms);
         run_stdin(&mut src, &mut w, &mut totals, idle).map_err(|e| match e.kind() {
             io::ErrorKind::BrokenPipe => Failure::BrokenPipe,
