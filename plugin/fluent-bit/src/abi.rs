@@ -1,0 +1,183 @@
+//! The exports Fluent Bit's `wasm` filter calls (JSON event format):
+//! `NAME(tag, tag_len, time_sec, time_nsec, record, record_len) -> *const u8`,
+//! plus `malloc`/`free`, which WAMR then uses to copy records of any size
+//! into module memory (without them it uses a fixed app heap of
+//! `wasm_heap_size` and large records arrive as NULL).
+
+use std::alloc::{Layout, alloc, dealloc};
+use std::cell::{Cell, UnsafeCell};
+
+use crate::{Function, Module};
+
+/// The module instance's state. Fluent Bit calls a filter from its engine
+/// thread only, never concurrently, and wasm32 here has no threads.
+struct Slot {
+    /// Set during a call: still set at the next call means that call
+    /// trapped half-way and left the state inconsistent.
+    busy: Cell<bool>,
+    module: UnsafeCell<Option<Module>>,
+}
+
+// SAFETY: single-threaded target (wasm32 without shared memory), and the
+// host never re-enters the module.
+unsafe impl Sync for Slot {}
+
+static SLOT: Slot = Slot {
+    busy: Cell::new(false),
+    module: UnsafeCell::new(None),
+};
+
+fn call(
+    function: Function,
+    tag: *const u8,
+    tag_len: u32,
+    time_sec: u32,
+    time_nsec: u32,
+    record: *const u8,
+    record_len: u32,
+) -> *const u8 {
+    let trapped = SLOT.busy.replace(true);
+    // SAFETY: see `Slot`; no other reference to the module exists.
+    let slot = unsafe { &mut *SLOT.module.get() };
+    if trapped {
+        // Do not touch the broken state beyond counting what it held.
+        let lost = slot
+            .as_ref()
+            .and_then(|m| m.filter())
+            .map_or(0, |f| f.held_lines());
+        if let Some(old) = slot.take() {
+            std::mem::forget(old);
+        }
+        let mut fresh = Module::new();
+        fresh.note_reset(lost);
+        *slot = Some(fresh);
+    }
+    let module = slot.get_or_insert_with(Module::new);
+    // SAFETY: the host copied `len` bytes (and a NUL) to each non-NULL
+    // pointer.
+    let tag =
+        (!tag.is_null()).then(|| unsafe { std::slice::from_raw_parts(tag, tag_len as usize) });
+    let record = (!record.is_null())
+        .then(|| unsafe { std::slice::from_raw_parts(record, record_len as usize) });
+    let out = module
+        .call(function, tag, time_sec, time_nsec, record)
+        .as_ptr();
+    SLOT.busy.set(false);
+    out
+}
+
+/// Enriches records whose `log`/`message` holds a joined crash report.
+///
+/// # Safety
+/// Called by the host with pointers to `len` readable bytes, or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gopanic_enrich(
+    tag: *const u8,
+    tag_len: u32,
+    time_sec: u32,
+    time_nsec: u32,
+    record: *const u8,
+    record_len: u32,
+) -> *const u8 {
+    call(
+        Function::Enrich,
+        tag,
+        tag_len,
+        time_sec,
+        time_nsec,
+        record,
+        record_len,
+    )
+}
+
+/// Joins one-line records into crash reports (Fluent Bit ≥ 4.1.2).
+///
+/// # Safety
+/// As [`gopanic_enrich`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gopanic_reassemble(
+    tag: *const u8,
+    tag_len: u32,
+    time_sec: u32,
+    time_nsec: u32,
+    record: *const u8,
+    record_len: u32,
+) -> *const u8 {
+    call(
+        Function::Reassemble,
+        tag,
+        tag_len,
+        time_sec,
+        time_nsec,
+        record,
+        record_len,
+    )
+}
+
+/// Returns every record unchanged (a baseline for cost measurements).
+///
+/// # Safety
+/// As [`gopanic_enrich`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gopanic_passthrough(
+    tag: *const u8,
+    tag_len: u32,
+    time_sec: u32,
+    time_nsec: u32,
+    record: *const u8,
+    record_len: u32,
+) -> *const u8 {
+    call(
+        Function::Passthrough,
+        tag,
+        tag_len,
+        time_sec,
+        time_nsec,
+        record,
+        record_len,
+    )
+}
+
+/// Allocation header: the size, so that `free` can rebuild the layout.
+const HEADER: usize = 8;
+
+/// `malloc(size) -> ptr`, for the host's copies of tag and record. Returns
+/// 0 when memory cannot grow.
+#[unsafe(no_mangle)]
+pub extern "C" fn malloc(size: usize) -> *mut u8 {
+    let Some(total) = size.checked_add(HEADER) else {
+        return std::ptr::null_mut();
+    };
+    let Ok(layout) = Layout::from_size_align(total, HEADER) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: `layout` has a non-zero size.
+    let base = unsafe { alloc(layout) };
+    if base.is_null() {
+        return base;
+    }
+    // SAFETY: `base` points to `total >= HEADER` bytes aligned to 8.
+    unsafe {
+        base.cast::<usize>().write(total);
+        base.add(HEADER)
+    }
+}
+
+/// `free(ptr)` for pointers from [`malloc`]; NULL is ignored.
+///
+/// # Safety
+/// `ptr` must come from [`malloc`] and not be freed twice.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn free(ptr: *mut u8) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: `malloc` put the total size HEADER bytes before `ptr`.
+    unsafe {
+        let base = ptr.sub(HEADER);
+        let total = base.cast::<usize>().read();
+        if let Ok(layout) = Layout::from_size_align(total, HEADER) {
+            dealloc(base, layout);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Fluent Bit `wasm` filter for gopanic: see README.md for the contract.
+//!
+//! The logic is plain safe Rust ([`Module`]); `abi` holds the thin wasm
+//! exports Fluent Bit calls (built only for `wasm32`), so the same code is
+//! unit-tested natively and loaded by the host-faithful harness as `.wasm`.
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::string_slice
+    )
+)]
+
+#[cfg(target_arch = "wasm32")]
+mod abi;
+pub mod enrich;
+pub mod json;
+pub mod reassemble;
+pub mod time;
+
+use reassemble::Filter;
+
+/// What a filter function does with the record it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Return the input record as it came.
+    Unchanged,
+    /// Return "": Fluent Bit drops the record.
+    Drop,
+    /// Return the record written to the output buffer.
+    Emit,
+}
+
+/// The exported functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Enrich,
+    Reassemble,
+    /// Returns every record unchanged: the baseline for cost measurements.
+    Passthrough,
+}
+
+/// What `gopanic_*` returns when the host passes a NULL record: Fluent Bit
+/// does so only when copying the record into module memory failed (the
+/// module's `malloc` returned 0), so the record's content is already gone.
+/// Rather than drop silently, the filter returns this record in its place.
+pub const NULL_RECORD: &str = "record not available: the host could not copy it into module memory";
+
+/// The module's state: the reassembler (created on first use) and the
+/// output buffer, which the module owns and reuses (the host copies it
+/// before the next call and never frees it).
+#[derive(Default)]
+pub struct Module {
+    out: Vec<u8>,
+    filter: Option<Filter>,
+    /// Lines lost by a reset after a trap, to report at the next call.
+    lost: Option<usize>,
+}
+
+impl Module {
+    pub fn new() -> Self {
+        Module::default()
+    }
+
+    /// The reassembler's state, if it has seen a record.
+    pub fn filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// Records that a previous call trapped half-way and its state was
+    /// dropped with `lost` held lines; the next heartbeat's record says so.
+    pub fn note_reset(&mut self, lost: usize) {
+        self.lost = Some(lost);
+    }
+
+    /// One call as Fluent Bit makes it. Returns the bytes to hand back,
+    /// NUL-terminated; a lone NUL is the empty string (the record is
+    /// dropped).
+    pub fn call(
+        &mut self,
+        function: Function,
+        tag: Option<&[u8]>,
+        time_sec: u32,
+        time_nsec: u32,
+        record: Option<&[u8]>,
+    ) -> &[u8] {
+        let Some(record) = record else {
+            self.out.clear();
+            self.out.extend_from_slice(b"{\"gopanic_error\":");
+            json::write_string(&mut self.out, NULL_RECORD);
+            self.out.push(b'}');
+            self.out.push(0);
+            return &self.out;
+        };
+        let tag = tag.unwrap_or_default();
+        let now = i64::from(time_sec) * 1_000_000_000 + i64::from(time_nsec);
+        let verdict = match function {
+            Function::Passthrough => Verdict::Unchanged,
+            Function::Enrich => enrich::enrich(record, &mut self.out),
+            Function::Reassemble => {
+                let filter = self.filter.get_or_insert_with(Filter::default);
+                if let Some(lost) = self.lost.take() {
+                    filter.note_reset(lost);
+                }
+                filter.process(tag, now, record, &mut self.out)
+            }
+        };
+        match verdict {
+            Verdict::Unchanged => {
+                self.out.clear();
+                self.out.extend_from_slice(record);
+            }
+            Verdict::Drop => self.out.clear(),
+            Verdict::Emit => {}
+        }
+        self.out.push(0);
+        &self.out
+    }
+}

@@ -1,0 +1,577 @@
+//! `gopanic_reassemble`: the filter joins one-line records itself.
+//!
+//! The host gives one record in and takes at most one out, has no timer and
+//! no shutdown hook. So:
+//! - an ordinary line leaves at once, unchanged;
+//! - a line the core keeps (inside a report, or held while the grammar
+//!   decides) is absorbed: the filter returns "" and Fluent Bit drops it;
+//! - everything the core lets out that is not the current record (finished
+//!   reports, held lines released, foreign lines) goes into a queue;
+//! - a heartbeat record (`gopanic_tick: true`, from a `dummy` input matched
+//!   by the same filter) closes idle reports and takes the oldest queued
+//!   record out in its place. That record names its original tag in
+//!   `gopanic_tag` (for `rewrite_tag`), its first line's time in
+//!   `gopanic_time` (for a `parser` filter) and carries
+//!   `gopanic_reemitted: true`, so that when it comes back through this
+//!   filter under its original tag it passes unchanged.
+//!
+//! Streams are keyed by tag and the record's `stream` field; each holds its
+//! own core [`Reassembler`], so that one stream's report can be closed on its
+//! own at a bound.
+
+use std::collections::{HashMap, VecDeque};
+
+use gopanic::reassembler::{Config, Line, Output, Reassembler, Split};
+use gopanic::record::Shaper;
+use gopanic::time::parse_rfc3339_nanos;
+
+use crate::Verdict;
+use crate::json::{Record, write_key, write_string};
+use crate::time::rfc3339_nanos;
+
+/// Marks a record re-emitted by this filter; it then passes unchanged.
+pub const REEMITTED: &str = "gopanic_reemitted";
+/// Names the original tag of a re-emitted record.
+pub const TAG: &str = "gopanic_tag";
+/// The first line's time, RFC 3339 UTC with nanoseconds.
+pub const TIME: &str = "gopanic_time";
+/// Marks a heartbeat record.
+pub const TICK: &str = "gopanic_tick";
+/// On a report closed by a bound rather than by the grammar or idle time:
+/// `stream_limit` or `memory_limit`.
+pub const CLOSED: &str = "gopanic_closed";
+/// On a queued record returned in place of an incoming record because the
+/// queue was full (it then leaves under that record's tag).
+pub const OVERFLOW: &str = "gopanic_overflow";
+
+/// Members this filter sets; stripped from a base record before it is
+/// rewritten.
+const OWN_KEYS: &[&str] = &[REEMITTED, TAG, TIME, CLOSED, OVERFLOW];
+
+/// Bounds on everything the filter holds.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The core's bounds: idle timeouts, report size (split into parts
+    /// past it), lines in a report, interleaved lines. `max_open_streams`
+    /// bounds the streams holding an open report.
+    pub core: Config,
+    /// Bytes held in open reports (record and text of every kept line)
+    /// across all streams; past it, the stream holding the most is closed.
+    pub max_held_bytes: usize,
+    /// Records waiting for a heartbeat.
+    pub max_queue_records: usize,
+    /// Bytes waiting for a heartbeat.
+    pub max_queue_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            core: Config {
+                max_open_streams: 1024,
+                ..Config::default()
+            },
+            max_held_bytes: 128 << 20,
+            max_queue_records: 8192,
+            max_queue_bytes: 64 << 20,
+        }
+    }
+}
+
+/// A line as the core holds it: its text and where its record is kept.
+struct Held {
+    text: String,
+    id: u64,
+}
+
+impl Line for Held {
+    fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// A kept line's record, for when it leaves.
+struct Kept {
+    raw: Box<[u8]>,
+    time: i64,
+    /// The text came in `message` rather than `log`.
+    message: bool,
+}
+
+struct Stream {
+    r: Reassembler<(), Held>,
+    /// Input time of the stream's latest line.
+    last_time: i64,
+    /// Host time of the first heartbeat after that line.
+    first_beat: Option<i64>,
+    /// Arrival order of the latest line, for eviction.
+    last_arrival: u64,
+    /// Bytes held (records and texts of kept lines).
+    bytes: usize,
+    /// The core's id of the report being split, and the filter's id for it.
+    split: Option<(u64, u64)>,
+}
+
+struct Queued {
+    tag: String,
+    json: Vec<u8>,
+}
+
+/// Counters since the module started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub records_in: u64,
+    pub lines_in: u64,
+    pub heartbeats: u64,
+    pub passed: u64,
+    pub absorbed: u64,
+    pub queued: u64,
+    pub reports: u64,
+    pub overflows: u64,
+    pub stream_evictions: u64,
+    pub memory_closes: u64,
+}
+
+/// The current record while its outputs are sorted.
+struct Current<'a> {
+    id: u64,
+    raw: &'a [u8],
+    time: i64,
+    message: bool,
+    seen: bool,
+}
+
+pub struct Filter {
+    limits: Limits,
+    streams: HashMap<String, Stream>,
+    kept: HashMap<u64, Kept>,
+    queue: VecDeque<Queued>,
+    queue_bytes: usize,
+    held_bytes: usize,
+    next_id: u64,
+    next_split: u64,
+    shaper: Shaper,
+    key: String,
+    stats: Stats,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter::new(Limits::default())
+    }
+}
+
+impl Filter {
+    pub fn new(limits: Limits) -> Self {
+        Filter {
+            limits,
+            streams: HashMap::new(),
+            kept: HashMap::new(),
+            queue: VecDeque::new(),
+            queue_bytes: 0,
+            held_bytes: 0,
+            next_id: 0,
+            next_split: 0,
+            shaper: Shaper::default(),
+            key: String::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn open_streams(&self) -> usize {
+        self.streams.len()
+    }
+
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
+    }
+
+    /// Lines held in open reports (lost if the host stops now).
+    pub fn held_lines(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// A previous call trapped and its state was dropped, with `lost` held
+    /// lines: the next heartbeat returns a record that says so.
+    pub fn note_reset(&mut self, lost: usize) {
+        let mut json =
+            b"{\"gopanic_error\":\"state reset after a trap\",\"gopanic_lost_lines\":".to_vec();
+        json.extend_from_slice(lost.to_string().as_bytes());
+        json.push(b'}');
+        self.enqueue(String::new(), json);
+    }
+
+    /// One record from the host: `now` is the host's timestamp of the record
+    /// in nanoseconds. Writes the record to return into `out` (no NUL) when
+    /// the verdict is [`Verdict::Emit`].
+    pub fn process(&mut self, tag: &[u8], now: i64, record: &[u8], out: &mut Vec<u8>) -> Verdict {
+        self.stats.records_in += 1;
+        let Some(rec) = Record::parse(record) else {
+            self.stats.passed += 1;
+            return Verdict::Unchanged;
+        };
+        if rec.is_true(REEMITTED) {
+            self.stats.passed += 1;
+            return Verdict::Unchanged;
+        }
+        if rec.is_true(TICK) {
+            return self.heartbeat(now, out);
+        }
+        let (message, text) = match rec.get_str("log") {
+            Some(t) => (false, t),
+            None => match rec.get_str("message") {
+                Some(t) => (true, t),
+                None => {
+                    self.stats.passed += 1;
+                    return Verdict::Unchanged;
+                }
+            },
+        };
+        self.stats.lines_in += 1;
+        let time = rec
+            .get_str("time")
+            .and_then(|t| parse_rfc3339_nanos(&t))
+            .unwrap_or(now);
+        let tag = String::from_utf8_lossy(tag);
+        self.key.clear();
+        self.key.push_str(&tag);
+        self.key.push('\0');
+        self.key
+            .push_str(&rec.get_str("stream").unwrap_or_default());
+
+        self.next_id += 1;
+        let id = self.next_id;
+        let text_len = text.len();
+        let mut outputs = Vec::new();
+        let (mut stream, existed) = match self.streams.remove(self.key.as_str()) {
+            Some(s) => (s, true),
+            None => (
+                Stream {
+                    r: Reassembler::new(self.limits.core.clone()),
+                    last_time: time,
+                    first_beat: None,
+                    last_arrival: id,
+                    bytes: 0,
+                    split: None,
+                },
+                false,
+            ),
+        };
+        stream.r.push(&(), Held { text, id }, time, &mut outputs);
+        stream.last_time = time;
+        stream.first_beat = None;
+        stream.last_arrival = id;
+        let mut cur = Current {
+            id,
+            raw: record,
+            time,
+            message,
+            seen: false,
+        };
+        self.sort(&tag, &mut stream, outputs, Some(&mut cur), None);
+        let own = cur.seen;
+        if !own {
+            // Kept by the core: remember its record for when it leaves.
+            let bytes = record.len() + text_len;
+            stream.bytes += bytes;
+            self.held_bytes += bytes;
+            self.kept.insert(
+                id,
+                Kept {
+                    raw: record.into(),
+                    time,
+                    message,
+                },
+            );
+            self.stats.absorbed += 1;
+        } else {
+            self.stats.passed += 1;
+        }
+        if stream.r.open_reports() > 0 {
+            if !existed && self.streams.len() >= self.limits.core.max_open_streams {
+                self.evict_oldest();
+            }
+            self.streams.insert(self.key.clone(), stream);
+        }
+        self.bound_memory();
+
+        if self.over_queue_bound() {
+            // The queue is full. A queued record of the same tag leaves now
+            // in place of this one (which is queued instead when it was to
+            // leave at once); failing that, when this record is absorbed, the
+            // oldest queued record leaves in its place, under this record's
+            // tag. Either way the record says so (`gopanic_overflow`).
+            let same = self.queue.iter().position(|q| *q.tag == *tag);
+            let at = match same {
+                Some(at) => Some(at),
+                None if !own => Some(0),
+                None => None,
+            };
+            if let Some(q) = at.and_then(|at| self.take_at(at)) {
+                if own {
+                    let json = reemit_line(&rec, &tag, time);
+                    self.enqueue(tag.into_owned(), json);
+                }
+                self.stats.overflows += 1;
+                out.clear();
+                out.extend_from_slice(&q.json);
+                mark(out, OVERFLOW);
+                return Verdict::Emit;
+            }
+        }
+        if own {
+            Verdict::Unchanged
+        } else {
+            Verdict::Drop
+        }
+    }
+
+    /// A heartbeat at host time `now`: closes idle reports, then lets the
+    /// oldest queued record out.
+    fn heartbeat(&mut self, now: i64, out: &mut Vec<u8>) -> Verdict {
+        self.stats.heartbeats += 1;
+        let keys: Vec<String> = self.streams.keys().cloned().collect();
+        for key in keys {
+            let Some(mut s) = self.streams.remove(&key) else {
+                continue;
+            };
+            // Idle time in the stream's own clock: its last line's time plus
+            // the heartbeat time elapsed since the first heartbeat after it.
+            let first = *s.first_beat.get_or_insert(now);
+            let stream_now = s.last_time.saturating_add(now.saturating_sub(first).max(0));
+            let mut outputs = Vec::new();
+            s.r.tick(stream_now, &mut outputs);
+            let tag = tag_of(&key).to_owned();
+            self.sort(&tag, &mut s, outputs, None, None);
+            if s.r.open_reports() > 0 {
+                self.streams.insert(key, s);
+            }
+        }
+        match self.take_at(0) {
+            Some(q) => {
+                out.clear();
+                out.extend_from_slice(&q.json);
+                Verdict::Emit
+            }
+            None => Verdict::Drop,
+        }
+    }
+
+    /// Sends the core's outputs of one stream on: the current record is only
+    /// noted (it leaves as the call's return), everything else is queued.
+    fn sort(
+        &mut self,
+        tag: &str,
+        stream: &mut Stream,
+        outputs: Vec<Output<(), Held>>,
+        mut cur: Option<&mut Current<'_>>,
+        closed: Option<&str>,
+    ) {
+        for o in outputs {
+            match o {
+                Output::Line((), h) => {
+                    if let Some(c) = cur.as_deref_mut()
+                        && c.id == h.id
+                    {
+                        c.seen = true;
+                        continue;
+                    }
+                    let Some(k) = self.release(stream, &h) else {
+                        continue;
+                    };
+                    let json = match Record::parse(&k.raw) {
+                        Some(rec) => reemit_line(&rec, tag, k.time),
+                        None => k.raw.into_vec(),
+                    };
+                    self.enqueue(tag.to_owned(), json);
+                }
+                Output::Report((), rep) => {
+                    let mut first: Option<(Box<[u8]>, i64, bool)> = None;
+                    for h in &rep.lines {
+                        let base = match cur.as_deref_mut() {
+                            Some(c) if c.id == h.id => {
+                                c.seen = true;
+                                Some((Box::from(c.raw), c.time, c.message))
+                            }
+                            _ => self.release(stream, h).map(|k| (k.raw, k.time, k.message)),
+                        };
+                        if first.is_none() {
+                            first = base;
+                        }
+                    }
+                    let split = rep.split.map(|s| Split {
+                        id: self.split_id(stream, s),
+                        part: s.part,
+                    });
+                    let (raw, time, message) = first.unwrap_or((Box::from(&b"{}"[..]), 0, false));
+                    let json = self.report_json(&raw, tag, time, message, &rep, split, closed);
+                    self.stats.reports += 1;
+                    self.enqueue(tag.to_owned(), json);
+                }
+            }
+        }
+    }
+
+    /// Forgets a kept line that leaves; returns its record.
+    fn release(&mut self, stream: &mut Stream, h: &Held) -> Option<Kept> {
+        let k = self.kept.remove(&h.id)?;
+        let bytes = k.raw.len() + h.text.len();
+        stream.bytes = stream.bytes.saturating_sub(bytes);
+        self.held_bytes = self.held_bytes.saturating_sub(bytes);
+        Some(k)
+    }
+
+    /// A split report's parts share an id unique across streams: the core
+    /// numbers reports per reassembler, and each stream has its own.
+    fn split_id(&mut self, stream: &mut Stream, s: Split) -> u64 {
+        match stream.split {
+            Some((core, ours)) if core == s.id && s.part > 1 => ours,
+            _ => {
+                self.next_split += 1;
+                let ours = stream
+                    .last_time
+                    .unsigned_abs()
+                    .wrapping_mul(31)
+                    .wrapping_add(self.next_split);
+                stream.split = Some((s.id, ours));
+                ours
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report_json(
+        &mut self,
+        base_raw: &[u8],
+        tag: &str,
+        time: i64,
+        message: bool,
+        rep: &gopanic::reassembler::Report<Held>,
+        split: Option<Split>,
+        closed: Option<&str>,
+    ) -> Vec<u8> {
+        let mut shaped =
+            self.shaper
+                .report_record(serde_json::Map::new(), rep.event, &rep.lines, split);
+        if message && let Some(t) = shaped.remove("log") {
+            shaped.insert("message".into(), t);
+        }
+        let mut skip: Vec<&str> = vec!["log", "message"];
+        skip.extend(shaped.keys().map(String::as_str));
+        skip.extend_from_slice(OWN_KEYS);
+        let mut out = Vec::new();
+        match Record::parse(base_raw) {
+            Some(base) => base.write_open(&mut out, &skip),
+            None => out.push(b'{'),
+        }
+        for (k, v) in &shaped {
+            write_key(&mut out, k);
+            if serde_json::to_writer(&mut out, v).is_err() {
+                out.extend_from_slice(b"null");
+            }
+        }
+        write_own(&mut out, tag, time);
+        if let Some(reason) = closed {
+            write_key(&mut out, CLOSED);
+            write_string(&mut out, reason);
+        }
+        out.push(b'}');
+        out
+    }
+
+    fn enqueue(&mut self, tag: String, json: Vec<u8>) {
+        self.stats.queued += 1;
+        self.queue_bytes += json.len();
+        self.queue.push_back(Queued { tag, json });
+    }
+
+    fn take_at(&mut self, at: usize) -> Option<Queued> {
+        let q = self.queue.remove(at)?;
+        self.queue_bytes = self.queue_bytes.saturating_sub(q.json.len());
+        Some(q)
+    }
+
+    fn over_queue_bound(&self) -> bool {
+        self.queue.len() > self.limits.max_queue_records
+            || self.queue_bytes > self.limits.max_queue_bytes
+    }
+
+    /// Past `max_open_streams`: the stream whose latest line is oldest has
+    /// its report closed as it is.
+    fn evict_oldest(&mut self) {
+        let oldest = self
+            .streams
+            .iter()
+            .min_by_key(|(_, s)| s.last_arrival)
+            .map(|(k, _)| k.clone());
+        if let Some(k) = oldest {
+            self.stats.stream_evictions += 1;
+            self.close(&k, "stream_limit");
+        }
+    }
+
+    /// Past `max_held_bytes`: the streams holding the most are closed.
+    fn bound_memory(&mut self) {
+        while self.held_bytes > self.limits.max_held_bytes {
+            let largest = self
+                .streams
+                .iter()
+                .max_by_key(|(_, s)| s.bytes)
+                .map(|(k, _)| k.clone());
+            let Some(k) = largest else {
+                return;
+            };
+            self.stats.memory_closes += 1;
+            self.close(&k, "memory_limit");
+        }
+    }
+
+    fn close(&mut self, key: &str, reason: &str) {
+        let Some(mut s) = self.streams.remove(key) else {
+            return;
+        };
+        let mut outputs = Vec::new();
+        s.r.finish(&mut outputs);
+        let tag = tag_of(key).to_owned();
+        self.sort(&tag, &mut s, outputs, None, Some(reason));
+    }
+}
+
+fn tag_of(key: &str) -> &str {
+    key.split('\0').next().unwrap_or_default()
+}
+
+/// An ordinary line's record as it leaves through a heartbeat.
+fn reemit_line(rec: &Record<'_>, tag: &str, time: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rec.text.len() + 128);
+    rec.write_open(&mut out, OWN_KEYS);
+    write_own(&mut out, tag, time);
+    out.push(b'}');
+    out
+}
+
+fn write_own(out: &mut Vec<u8>, tag: &str, time: i64) {
+    write_key(out, TAG);
+    write_string(out, tag);
+    write_key(out, TIME);
+    write_string(out, &rfc3339_nanos(time));
+    write_key(out, REEMITTED);
+    out.extend_from_slice(b"true");
+}
+
+/// Adds `"key":true` to a finished object.
+fn mark(out: &mut Vec<u8>, key: &str) {
+    if out.last() == Some(&b'}') {
+        out.pop();
+        write_key(out, key);
+        out.extend_from_slice(b"true}");
+    }
+}
