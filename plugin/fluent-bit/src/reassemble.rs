@@ -138,7 +138,10 @@ struct Current<'a> {
     raw: &'a [u8],
     time: i64,
     message: bool,
-    seen: bool,
+    /// It left as an ordinary line: it is the call's return.
+    left_alone: bool,
+    /// It left inside a report (queued).
+    left_in_report: bool,
 }
 
 pub struct Filter {
@@ -235,6 +238,11 @@ impl Filter {
                 }
             },
         };
+        // Docker's `log` ends with the line's newline; the core reads lines.
+        let text = match text.strip_suffix('\n') {
+            Some(t) => t.strip_suffix('\r').unwrap_or(t).to_owned(),
+            None => text,
+        };
         self.stats.lines_in += 1;
         let time = rec
             .get_str("time")
@@ -274,11 +282,12 @@ impl Filter {
             raw: record,
             time,
             message,
-            seen: false,
+            left_alone: false,
+            left_in_report: false,
         };
         self.sort(&tag, &mut stream, outputs, Some(&mut cur), None);
-        let own = cur.seen;
-        if !own {
+        let own = cur.left_alone;
+        if !own && !cur.left_in_report {
             // Kept by the core: remember its record for when it leaves.
             let bytes = record.len() + text_len;
             stream.bytes += bytes;
@@ -291,9 +300,11 @@ impl Filter {
                     message,
                 },
             );
-            self.stats.absorbed += 1;
-        } else {
+        }
+        if own {
             self.stats.passed += 1;
+        } else {
+            self.stats.absorbed += 1;
         }
         if stream.r.open_reports() > 0 {
             if !existed && self.streams.len() >= self.limits.core.max_open_streams {
@@ -381,7 +392,7 @@ impl Filter {
                     if let Some(c) = cur.as_deref_mut()
                         && c.id == h.id
                     {
-                        c.seen = true;
+                        c.left_alone = true;
                         continue;
                     }
                     let Some(k) = self.release(stream, &h) else {
@@ -398,7 +409,7 @@ impl Filter {
                     for h in &rep.lines {
                         let base = match cur.as_deref_mut() {
                             Some(c) if c.id == h.id => {
-                                c.seen = true;
+                                c.left_in_report = true;
                                 Some((Box::from(c.raw), c.time, c.message))
                             }
                             _ => self.release(stream, h).map(|k| (k.raw, k.time, k.message)),

@@ -1,0 +1,307 @@
+//! The whole fixture corpus through the built `.wasm`, as Fluent Bit calls
+//! it, in CRI and docker form, compared with the native core.
+
+use std::path::{Path, PathBuf};
+
+use gopanic::container::{Decoder, Format, LogLine};
+use gopanic::reassembler::{Config, Line, Output, Reassembler};
+use gopanic::record::Shaper;
+use gopanic_fluent_bit_host_tests::{Emitted, Host, Outcome, Pipeline, TICK_TAG, fluent_json};
+use serde_json::{Map, Value, json};
+
+fn corpus() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus");
+    let mut dirs = Vec::new();
+    for case in std::fs::read_dir(&root).unwrap().flatten() {
+        for run in std::fs::read_dir(case.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if run.path().join("truth.json").is_file() {
+                dirs.push(run.path());
+            }
+        }
+    }
+    dirs.sort();
+    assert!(dirs.len() > 100, "fixture corpus not found under {root:?}");
+    dirs
+}
+
+/// One input record: as Fluent Bit's `cri` / `docker` parsers shape a line
+/// (after tail's `multiline.parser cri|docker` merged partial lines), and
+/// the timestamp the parser gives it.
+struct Input {
+    record: Map<String, Value>,
+    time_ns: i64,
+    /// The line's text as the core reads it.
+    text: String,
+    stream: String,
+}
+
+fn inputs(dir: &Path, format: Format) -> Vec<Input> {
+    let name = if format == Format::Cri {
+        "cri.log"
+    } else {
+        "docker.log"
+    };
+    let raw = std::fs::read_to_string(dir.join(name)).unwrap();
+    let mut d = Decoder::new(format, 4 << 20);
+    let mut lines: Vec<LogLine> = raw.lines().filter_map(|l| d.push(l)).collect();
+    lines.extend(d.finish());
+    let mut last = 0;
+    lines
+        .into_iter()
+        .map(|l| {
+            let time_ns = l.time_nanos.unwrap_or(last + 1_000);
+            last = time_ns;
+            let mut record = Map::new();
+            match (&l.time, &l.stream) {
+                (Some(t), Some(s)) if format == Format::Cri => {
+                    record.insert("time".into(), json!(t));
+                    record.insert("stream".into(), json!(s));
+                    record.insert("_p".into(), json!("F"));
+                    record.insert("log".into(), json!(l.text));
+                }
+                (Some(t), Some(s)) => {
+                    record.insert("log".into(), json!(format!("{}\n", l.text)));
+                    record.insert("stream".into(), json!(s));
+                    record.insert("time".into(), json!(t));
+                }
+                // A line the parser could not read keeps its raw text.
+                _ => {
+                    record.insert("log".into(), json!(l.text));
+                }
+            }
+            Input {
+                record,
+                time_ns,
+                text: l.text,
+                stream: l.stream.unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+struct Idx {
+    text: String,
+    i: usize,
+}
+
+impl Line for Idx {
+    fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// The native core's records for the same input: reports shaped from the
+/// first line's record, ordinary lines as they came.
+fn native(inputs: &[Input]) -> (Vec<Value>, Vec<Value>) {
+    let mut r: Reassembler<String, Idx> = Reassembler::new(Config::default());
+    let mut out = Vec::new();
+    for (i, inp) in inputs.iter().enumerate() {
+        r.push(
+            &inp.stream,
+            Idx {
+                text: inp.text.clone(),
+                i,
+            },
+            inp.time_ns,
+            &mut out,
+        );
+    }
+    r.finish(&mut out);
+    let mut shaper = Shaper::default();
+    let (mut reports, mut lines) = (Vec::new(), Vec::new());
+    for o in out {
+        match o {
+            Output::Line(_, l) => lines.push(Value::Object(inputs[l.i].record.clone())),
+            Output::Report(_, rep) => {
+                let base = inputs[rep.lines[0].i].record.clone();
+                let mut rec = shaper.report_record(base, rep.event, &rep.lines, rep.split);
+                strip_report_id(&mut rec);
+                reports.push(Value::Object(rec));
+            }
+        }
+    }
+    (reports, lines)
+}
+
+fn strip_report_id(rec: &mut Map<String, Value>) {
+    if let Some(Value::Object(go)) = rec.get_mut("go") {
+        go.remove("report_id");
+    }
+}
+
+fn canon(mut v: Vec<Value>) -> Vec<String> {
+    let mut s: Vec<String> = v.drain(..).map(|v| v.to_string()).collect();
+    s.sort();
+    s
+}
+
+const TAG: &str = "kube.var.log.containers.app";
+
+/// Runs one fixture through the reassemble pipeline with a heartbeat every
+/// 500 ms of input time, then heartbeats until everything has left.
+fn run_reassemble(inputs: &[Input]) -> Pipeline {
+    let mut p = Pipeline::new("gopanic_reassemble");
+    let period = 500_000_000;
+    let mut next_tick = inputs.first().map_or(0, |i| i.time_ns) + period;
+    for inp in inputs {
+        while next_tick <= inp.time_ns {
+            p.tick(next_tick);
+            next_tick += period;
+        }
+        p.record(TAG, inp.time_ns, &fluent_json(&inp.record));
+    }
+    // The deep-stack idle timeout is 10 s: 30 quiet heartbeats after that.
+    let end = next_tick + 12_000_000_000;
+    let mut quiet = 0;
+    while next_tick < end || quiet < 30 {
+        quiet = if p.tick(next_tick) { 0 } else { quiet + 1 };
+        next_tick += period;
+        assert!(next_tick < end + 3_600_000_000_000, "queue never drained");
+    }
+    p
+}
+
+fn time_of(rec: &Map<String, Value>) -> Option<i64> {
+    gopanic::time::parse_rfc3339_nanos(rec.get("time")?.as_str()?)
+}
+
+fn check_reassemble(dir: &Path, format: Format) -> (usize, usize) {
+    let name = format!("{} {format:?}", dir.display());
+    let inputs = inputs(dir, format);
+    let p = run_reassemble(&inputs);
+    assert!(p.errors.is_empty(), "{name}: {:?}", p.errors);
+    assert_eq!(p.loops, 0, "{name}: re-emitted records changed on re-entry");
+
+    let (mut reports, mut lines) = (Vec::new(), Vec::new());
+    let mut lines_out = 0u64;
+    for Emitted {
+        tag,
+        time_ns,
+        record,
+    } in &p.out
+    {
+        assert_eq!(tag, TAG, "{name}: a record left under {tag}: {record:?}");
+        let mut rec = record.clone();
+        for k in [
+            "gopanic_tag",
+            "gopanic_reemitted",
+            "gopanic_closed",
+            "gopanic_overflow",
+        ] {
+            if k != "gopanic_tag" && k != "gopanic_reemitted" {
+                assert!(rec.get(k).is_none(), "{name}: unexpected {k}");
+            }
+            rec.remove(k);
+        }
+        // The timestamp is the (first) line's own.
+        if let Some(t) = time_of(&rec) {
+            assert_eq!(*time_ns, t, "{name}: timestamp not kept/restored: {rec:?}");
+        }
+        if rec.contains_key("go") {
+            lines_out += rec["go"]["lines"].as_u64().unwrap();
+            strip_report_id(&mut rec);
+            reports.push(Value::Object(rec));
+        } else {
+            lines_out += 1;
+            lines.push(Value::Object(rec));
+        }
+    }
+    // Conservation: every input line leaves exactly once.
+    assert_eq!(lines_out, inputs.len() as u64, "{name}: conservation");
+    let (want_reports, want_lines) = native(&inputs);
+    assert_eq!(
+        canon(reports.clone()),
+        canon(want_reports.clone()),
+        "{name}: reports differ from the native core"
+    );
+    assert_eq!(
+        canon(lines),
+        canon(want_lines),
+        "{name}: ordinary lines differ"
+    );
+    (want_reports.len(), inputs.len())
+}
+
+#[test]
+fn reassemble_matches_the_core_on_the_whole_corpus_cri_and_docker() {
+    let (mut runs, mut reports, mut lines) = (0, 0, 0);
+    for dir in corpus() {
+        for format in [Format::Cri, Format::Docker] {
+            let (r, l) = check_reassemble(&dir, format);
+            runs += 1;
+            reports += r;
+            lines += l;
+        }
+    }
+    eprintln!("reassemble: {runs} runs, {lines} lines, {reports} reports, all equal to the core");
+}
+
+#[test]
+fn enrich_matches_the_core_on_the_whole_corpus() {
+    let mut host = Host::new("gopanic_enrich");
+    let (mut records, mut enriched) = (0, 0);
+    for dir in corpus() {
+        for format in [Format::Cri, Format::Docker] {
+            let inputs = inputs(&dir, format);
+            // What Fluent Bit's multiline filter would hand on: reports
+            // joined into the first line's record, other lines as they are.
+            let mut r: Reassembler<String, Idx> = Reassembler::new(Config::default());
+            let mut out = Vec::new();
+            for (i, inp) in inputs.iter().enumerate() {
+                let line = Idx {
+                    text: inp.text.clone(),
+                    i,
+                };
+                r.push(&inp.stream, line, inp.time_ns, &mut out);
+            }
+            r.finish(&mut out);
+            for o in out {
+                let (rec, is_report) = match o {
+                    Output::Line(_, l) => (inputs[l.i].record.clone(), false),
+                    Output::Report(_, rep) => {
+                        let mut rec = inputs[rep.lines[0].i].record.clone();
+                        let text: Vec<&str> = rep.lines.iter().map(|l| l.text.as_str()).collect();
+                        rec.insert("log".into(), json!(text.join("\n")));
+                        (rec, true)
+                    }
+                };
+                let want = Shaper::default().enrich(rec.clone());
+                assert_eq!(want.is_some(), is_report || want.is_some());
+                let got = host.call(TAG, 1, 2, &fluent_json(&rec));
+                let Outcome::Record(got) = got else {
+                    panic!("{}: dropped: {got:?}", dir.display());
+                };
+                records += 1;
+                match want {
+                    Some(w) => {
+                        enriched += 1;
+                        assert_eq!(got, w, "{}", dir.display());
+                    }
+                    None => assert_eq!(got, rec, "{}", dir.display()),
+                }
+                if is_report {
+                    assert!(
+                        got.contains_key("go"),
+                        "{}: report not enriched",
+                        dir.display()
+                    );
+                }
+            }
+        }
+    }
+    eprintln!("enrich: {records} records in and out, {enriched} enriched, all equal to the core");
+}
+
+#[test]
+fn heartbeats_alone_are_dropped_and_nothing_stays_under_the_tick_tag() {
+    let mut p = Pipeline::new("gopanic_reassemble");
+    for i in 0..10 {
+        assert!(!p.tick(i * 500_000_000));
+    }
+    assert!(p.out.iter().all(|e| e.tag != TICK_TAG));
+    assert!(p.errors.is_empty());
+}
