@@ -19,6 +19,8 @@
 
 #![allow(clippy::missing_panics_doc)]
 
+pub mod corpus;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -29,8 +31,9 @@ use wasmtime::{Config, Engine, Instance, Memory, Module, Store, TypedFunc};
 pub const TICK_TAG: &str = "gopanic.tick";
 pub const TICK_RECORD: &str = r#"{"gopanic_tick":true}"#;
 
-/// The release `.wasm`: `$GOPANIC_WASM`, else built here with cargo into
-/// `target/wasm` (needs `rustup target add wasm32-unknown-unknown`).
+/// The release `.wasm`: `$GOPANIC_WASM`, else built here as
+/// `plugin/fluent-bit/build.sh` builds it, into `target/wasm` (needs
+/// `rustup target add wasm32-unknown-unknown`).
 pub fn wasm_path() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
@@ -39,8 +42,11 @@ pub fn wasm_path() -> PathBuf {
         }
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
         let target = root.join("target/wasm");
+        // The same build as plugin/fluent-bit/build.sh.
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(&root)
+            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s")
+            .env("CARGO_PROFILE_RELEASE_STRIP", "true")
             .args([
                 "build",
                 "--release",

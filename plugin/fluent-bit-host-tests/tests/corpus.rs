@@ -1,98 +1,14 @@
 //! The whole fixture corpus through the built `.wasm`, as Fluent Bit calls
 //! it, in CRI and docker form, compared with the native core.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use gopanic::container::{Decoder, Format, LogLine};
-use gopanic::reassembler::{Config, Line, Output, Reassembler};
+use gopanic::container::Format;
+use gopanic::reassembler::{Config, Output, Reassembler};
 use gopanic::record::Shaper;
+use gopanic_fluent_bit_host_tests::corpus::{Idx, Input, corpus, inputs};
 use gopanic_fluent_bit_host_tests::{Emitted, Host, Outcome, Pipeline, TICK_TAG, fluent_json};
 use serde_json::{Map, Value, json};
-
-fn corpus() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus");
-    let mut dirs = Vec::new();
-    for case in std::fs::read_dir(&root).unwrap().flatten() {
-        for run in std::fs::read_dir(case.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if run.path().join("truth.json").is_file() {
-                dirs.push(run.path());
-            }
-        }
-    }
-    dirs.sort();
-    assert!(dirs.len() > 100, "fixture corpus not found under {root:?}");
-    dirs
-}
-
-/// One input record: as Fluent Bit's `cri` / `docker` parsers shape a line
-/// (after tail's `multiline.parser cri|docker` merged partial lines), and
-/// the timestamp the parser gives it.
-struct Input {
-    record: Map<String, Value>,
-    time_ns: i64,
-    /// The line's text as the core reads it.
-    text: String,
-    stream: String,
-}
-
-fn inputs(dir: &Path, format: Format) -> Vec<Input> {
-    let name = if format == Format::Cri {
-        "cri.log"
-    } else {
-        "docker.log"
-    };
-    let raw = std::fs::read_to_string(dir.join(name)).unwrap();
-    let mut d = Decoder::new(format, 4 << 20);
-    let mut lines: Vec<LogLine> = raw.lines().filter_map(|l| d.push(l)).collect();
-    lines.extend(d.finish());
-    let mut last = 0;
-    lines
-        .into_iter()
-        .map(|l| {
-            let time_ns = l.time_nanos.unwrap_or(last + 1_000);
-            last = time_ns;
-            let mut record = Map::new();
-            match (&l.time, &l.stream) {
-                (Some(t), Some(s)) if format == Format::Cri => {
-                    record.insert("time".into(), json!(t));
-                    record.insert("stream".into(), json!(s));
-                    record.insert("_p".into(), json!("F"));
-                    record.insert("log".into(), json!(l.text));
-                }
-                (Some(t), Some(s)) => {
-                    record.insert("log".into(), json!(format!("{}\n", l.text)));
-                    record.insert("stream".into(), json!(s));
-                    record.insert("time".into(), json!(t));
-                }
-                // A line the parser could not read keeps its raw text.
-                _ => {
-                    record.insert("log".into(), json!(l.text));
-                }
-            }
-            Input {
-                record,
-                time_ns,
-                text: l.text,
-                stream: l.stream.unwrap_or_default(),
-            }
-        })
-        .collect()
-}
-
-struct Idx {
-    text: String,
-    i: usize,
-}
-
-impl Line for Idx {
-    fn text(&self) -> &str {
-        &self.text
-    }
-}
 
 /// The native core's records for the same input: reports shaped from the
 /// first line's record, ordinary lines as they came.

@@ -586,3 +586,247 @@ fn mark(out: &mut Vec<u8>, key: &str) {
         out.extend_from_slice(b"true}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    const S: i64 = 1_000_000_000;
+    const T0: i64 = 1_800_000_000 * S;
+
+    fn rec(t: i64, stream: &str, log: &str) -> Vec<u8> {
+        json!({"time": rfc3339_nanos(t), "stream": stream, "_p": "F", "log": log, "kubernetes": {"pod_name": "p"}})
+            .to_string()
+            .into_bytes()
+    }
+
+    struct Run {
+        f: Filter,
+        out: Vec<u8>,
+    }
+
+    impl Run {
+        fn new(limits: Limits) -> Self {
+            Run {
+                f: Filter::new(limits),
+                out: Vec::new(),
+            }
+        }
+
+        fn push(&mut self, tag: &str, t: i64, stream: &str, log: &str) -> (Verdict, Option<Value>) {
+            let v = self
+                .f
+                .process(tag.as_bytes(), t, &rec(t, stream, log), &mut self.out);
+            (
+                v,
+                (v == Verdict::Emit).then(|| serde_json::from_slice(&self.out).unwrap()),
+            )
+        }
+
+        fn tick(&mut self, t: i64) -> Option<Value> {
+            match self.f.process(
+                b"gopanic.tick",
+                t,
+                br#"{"gopanic_tick":true}"#,
+                &mut self.out,
+            ) {
+                Verdict::Emit => Some(serde_json::from_slice(&self.out).unwrap()),
+                Verdict::Drop => None,
+                Verdict::Unchanged => panic!("a tick passed"),
+            }
+        }
+    }
+
+    const PANIC: &[&str] = &[
+        "panic: boom",
+        "",
+        "goroutine 1 [running]:",
+        "main.main()",
+        "\t/app/main.go:5 +0x25",
+    ];
+
+    #[test]
+    fn ordinary_lines_pass_reports_leave_by_heartbeat_and_pass_on_reentry() {
+        let mut r = Run::new(Limits::default());
+        assert_eq!(r.push("app", T0, "stdout", "hello").0, Verdict::Unchanged);
+        for (i, l) in PANIC.iter().enumerate() {
+            assert_eq!(r.push("app", T0 + i as i64, "stderr", l).0, Verdict::Drop);
+        }
+        assert_eq!(r.f.held_lines(), 5);
+        // Idle rule: 1 s of heartbeat time after the first heartbeat that
+        // follows the last line.
+        assert_eq!(r.tick(T0 + S / 2), None);
+        assert_eq!(r.tick(T0 + S), None);
+        let rep = r.tick(T0 + 3 * S / 2).unwrap();
+        assert_eq!(rep["gopanic_tag"], "app");
+        assert_eq!(rep["gopanic_time"], rfc3339_nanos(T0));
+        assert_eq!(rep["gopanic_reemitted"], true);
+        assert_eq!(rep["go"]["class"], "custom_panic");
+        assert_eq!(rep["go"]["lines"], 5);
+        assert_eq!(rep["kubernetes"]["pod_name"], "p");
+        assert_eq!(rep["log"], PANIC.join("\n"));
+        assert_eq!(r.f.held_lines(), 0);
+        assert_eq!(r.tick(T0 + 2 * S), None);
+        // Back through the filter under its tag: unchanged, no state.
+        let back = rep.to_string().into_bytes();
+        assert_eq!(
+            r.f.process(b"app", T0, &back, &mut r.out),
+            Verdict::Unchanged
+        );
+        assert_eq!(r.f.queue_len(), 0);
+    }
+
+    #[test]
+    fn a_line_that_ends_a_report_passes_and_the_report_is_queued() {
+        let mut r = Run::new(Limits::default());
+        for l in PANIC {
+            r.push("app", T0, "stderr", l);
+        }
+        // After a frame the core holds a line (the report may go on);
+        // another report's start ends it.
+        assert_eq!(r.push("app", T0 + 1, "stderr", "next").0, Verdict::Drop);
+        assert_eq!(
+            r.push("app", T0 + 1, "stderr", "panic: again").0,
+            Verdict::Drop
+        );
+        assert_eq!(r.f.queue_len(), 2);
+        assert!(r.tick(T0 + 2).unwrap()["go"].is_object());
+        assert_eq!(r.tick(T0 + 2).unwrap()["log"], "next");
+        // Non-records and records without a text pass unchanged.
+        for bad in [&b"not json"[..], b"[1]", br#"{"a":1}"#, br#"{"log":5}"#] {
+            assert_eq!(r.f.process(b"app", T0, bad, &mut r.out), Verdict::Unchanged);
+        }
+    }
+
+    #[test]
+    fn stream_bound_closes_the_oldest_and_says_so() {
+        let mut limits = Limits::default();
+        limits.core.max_open_streams = 2;
+        let mut r = Run::new(limits);
+        r.push("a", T0, "stderr", "panic: a");
+        r.push("b", T0 + 1, "stderr", "panic: b");
+        r.push("c", T0 + 2, "stderr", "panic: c");
+        assert_eq!(r.f.open_streams(), 2);
+        let rep = r.tick(T0 + 3).unwrap();
+        assert_eq!(rep["gopanic_tag"], "a");
+        assert_eq!(rep["gopanic_closed"], "stream_limit");
+        assert_eq!(r.f.stats().stream_evictions, 1);
+    }
+
+    #[test]
+    fn memory_bound_closes_the_largest_and_says_so() {
+        let mut limits = Limits::default();
+        limits.max_held_bytes = 600;
+        let mut r = Run::new(limits);
+        r.push("small", T0, "stderr", "panic: s");
+        for l in PANIC {
+            r.push("big", T0, "stderr", l);
+        }
+        let rep = r.tick(T0 + 1).unwrap();
+        assert_eq!(rep["gopanic_tag"], "big");
+        assert_eq!(rep["gopanic_closed"], "memory_limit");
+        assert!(r.f.held_bytes() <= 600);
+        assert_eq!(r.f.open_streams(), 1);
+    }
+
+    #[test]
+    fn full_queue_swaps_and_says_so() {
+        let limits = Limits {
+            max_queue_records: 0,
+            ..Limits::default()
+        };
+        let mut r = Run::new(limits);
+        // An absorbed line while the queue is over its bound: a queued
+        // record of the same tag leaves in its place.
+        r.push("a", T0, "s1", "panic: 0");
+        let (v, got) = r.push("a", T0, "s1", "panic: 1");
+        assert_eq!(v, Verdict::Emit);
+        let got = got.unwrap();
+        assert_eq!(got["gopanic_overflow"], true);
+        assert_eq!(got["go"]["message"], "0");
+        assert_eq!(r.f.queue_len(), 0);
+        // Two reports closed by idle time, one leaves by heartbeat.
+        r.push("a", T0, "s2", "panic: 2");
+        assert_eq!(r.tick(T0 + S), None);
+        assert!(r.tick(T0 + 2 * S).is_some());
+        assert_eq!(r.f.queue_len(), 1);
+        // An ordinary line of tag a: the queued record of a leaves in its
+        // place, the line is queued instead.
+        let (v, got) = r.push("a", T0 + 3 * S, "s3", "line of a");
+        assert_eq!(v, Verdict::Emit);
+        let got = got.unwrap();
+        assert_eq!(got["gopanic_overflow"], true);
+        assert_eq!(got["gopanic_tag"], "a");
+        assert!(got["go"].is_object());
+        assert_eq!(r.f.queue_len(), 1);
+        // An ordinary line of tag b, nothing of b queued: it passes.
+        assert_eq!(
+            r.push("b", T0 + 3 * S, "s", "line of b").0,
+            Verdict::Unchanged
+        );
+        // An absorbed line of b: the oldest queued record leaves in its
+        // place, under b's tag (its own is in gopanic_tag).
+        let (v, got) = r.push("b", T0 + 3 * S, "s", "panic: y");
+        assert_eq!(v, Verdict::Emit);
+        let got = got.unwrap();
+        assert_eq!(got["gopanic_tag"], "a");
+        assert_eq!(got["log"], "line of a");
+        assert_eq!(got["gopanic_overflow"], true);
+        assert_eq!(r.f.queue_len(), 0);
+    }
+
+    #[test]
+    fn split_reports_have_ids_unique_across_streams() {
+        let mut limits = Limits::default();
+        limits.core.max_report_lines = 2;
+        let mut r = Run::new(limits);
+        for l in PANIC {
+            r.push("a", T0, "stderr", l);
+            r.push("b", T0, "stderr", l);
+        }
+        let mut ids: Vec<(String, String)> = Vec::new();
+        for i in 1..20 {
+            if let Some(rep) = r.tick(T0 + i * S) {
+                assert_eq!(rep["go"]["truncated"], true);
+                ids.push((
+                    rep["gopanic_tag"].as_str().unwrap().into(),
+                    rep["go"]["report_id"].as_str().unwrap().into(),
+                ));
+            }
+        }
+        assert_eq!(ids.len(), 6);
+        let of = |t: &str| -> Vec<&String> {
+            ids.iter().filter(|(g, _)| g == t).map(|(_, i)| i).collect()
+        };
+        let (a, b) = (of("a"), of("b"));
+        assert!(a.iter().all(|i| *i == a[0]) && b.iter().all(|i| *i == b[0]));
+        assert_ne!(a[0], b[0]);
+    }
+
+    #[test]
+    fn time_falls_back_to_the_host_and_docker_newlines_are_lines() {
+        let mut r = Run::new(Limits::default());
+        let mut out = Vec::new();
+        for l in PANIC {
+            let rec = json!({"log": format!("{l}\n"), "stream": "stderr"}).to_string();
+            assert_eq!(
+                r.f.process(b"d", T0, rec.as_bytes(), &mut out),
+                Verdict::Drop
+            );
+        }
+        assert_eq!(r.tick(T0 + 5 * S), None);
+        let rep = r.tick(T0 + 6 * S).unwrap();
+        assert_eq!(rep["gopanic_time"], rfc3339_nanos(T0));
+        assert_eq!(rep["log"], PANIC.join("\n"));
+    }
+
+    #[test]
+    fn reset_after_a_trap_is_reported() {
+        let mut r = Run::new(Limits::default());
+        r.f.note_reset(7);
+        let e = r.tick(T0).unwrap();
+        assert_eq!(e["gopanic_lost_lines"], 7);
+        assert!(e.get("gopanic_tag").is_none());
+    }
+}

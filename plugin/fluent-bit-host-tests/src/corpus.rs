@@ -1,0 +1,92 @@
+//! The fixture corpus as Fluent Bit's parsers hand it to the filter.
+
+use std::path::{Path, PathBuf};
+
+use gopanic::container::{Decoder, Format, LogLine};
+use gopanic::reassembler::Line;
+use serde_json::{Map, Value, json};
+
+pub fn corpus() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus");
+    let mut dirs = Vec::new();
+    for case in std::fs::read_dir(&root).unwrap().flatten() {
+        for run in std::fs::read_dir(case.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if run.path().join("truth.json").is_file() {
+                dirs.push(run.path());
+            }
+        }
+    }
+    dirs.sort();
+    assert!(dirs.len() > 100, "fixture corpus not found under {root:?}");
+    dirs
+}
+
+/// One input record: as Fluent Bit's `cri` / `docker` parsers shape a line
+/// (after tail's `multiline.parser cri|docker` merged partial lines), and
+/// the timestamp the parser gives it.
+pub struct Input {
+    pub record: Map<String, Value>,
+    pub time_ns: i64,
+    /// The line's text as the core reads it.
+    pub text: String,
+    pub stream: String,
+}
+
+pub fn inputs(dir: &Path, format: Format) -> Vec<Input> {
+    let name = if format == Format::Cri {
+        "cri.log"
+    } else {
+        "docker.log"
+    };
+    let raw = std::fs::read_to_string(dir.join(name)).unwrap();
+    let mut d = Decoder::new(format, 4 << 20);
+    let mut lines: Vec<LogLine> = raw.lines().filter_map(|l| d.push(l)).collect();
+    lines.extend(d.finish());
+    let mut last = 0;
+    lines
+        .into_iter()
+        .map(|l| {
+            let time_ns = l.time_nanos.unwrap_or(last + 1_000);
+            last = time_ns;
+            let mut record = Map::new();
+            match (&l.time, &l.stream) {
+                (Some(t), Some(s)) if format == Format::Cri => {
+                    record.insert("time".into(), json!(t));
+                    record.insert("stream".into(), json!(s));
+                    record.insert("_p".into(), json!("F"));
+                    record.insert("log".into(), json!(l.text));
+                }
+                (Some(t), Some(s)) => {
+                    record.insert("log".into(), json!(format!("{}\n", l.text)));
+                    record.insert("stream".into(), json!(s));
+                    record.insert("time".into(), json!(t));
+                }
+                // A line the parser could not read keeps its raw text.
+                _ => {
+                    record.insert("log".into(), json!(l.text));
+                }
+            }
+            Input {
+                record,
+                time_ns,
+                text: l.text,
+                stream: l.stream.unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+pub struct Idx {
+    pub text: String,
+    pub i: usize,
+}
+
+impl Line for Idx {
+    fn text(&self) -> &str {
+        &self.text
+    }
+}
