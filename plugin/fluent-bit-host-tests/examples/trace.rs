@@ -61,7 +61,6 @@ fn main() {
                         next_tick += 500_000_000;
                     }
                     line(&mut w, &tag, now, &fluent_json(&inp.record));
-                    t = now;
                 }
                 for _ in 0..40 {
                     line(&mut w, TICK_TAG, next_tick, TICK_RECORD.as_bytes());

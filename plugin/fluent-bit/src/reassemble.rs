@@ -716,8 +716,10 @@ mod tests {
 
     #[test]
     fn memory_bound_closes_the_largest_and_says_so() {
-        let mut limits = Limits::default();
-        limits.max_held_bytes = 600;
+        let limits = Limits {
+            max_held_bytes: 600,
+            ..Limits::default()
+        };
         let mut r = Run::new(limits);
         r.push("small", T0, "stderr", "panic: s");
         for l in PANIC {
