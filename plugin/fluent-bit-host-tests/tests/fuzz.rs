@@ -1,0 +1,252 @@
+//! Hostile input through the built `.wasm`: the module must never trap and
+//! never turn a valid record into an invalid one.
+
+use gopanic::container::Format;
+use gopanic_fluent_bit_host_tests::corpus::{corpus, inputs};
+use gopanic_fluent_bit_host_tests::{Drop, Host, Outcome, Pipeline, fluent_json};
+use serde_json::{Map, Value, json};
+
+const FUNCTIONS: [&str; 3] = [
+    "gopanic_enrich",
+    "gopanic_reassemble",
+    "gopanic_passthrough",
+];
+
+/// xorshift64*: reproducible without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Strict JSON grammar, any depth (serde_json stops at 128 levels and at
+/// lone surrogate escapes, which JSON's grammar allows).
+fn is_object(bytes: &[u8]) -> bool {
+    gopanic_fluent_bit::json::object_members(bytes).is_some()
+}
+
+/// Calls and checks: no trap; a valid record never comes back invalid; an
+/// invalid one comes back unchanged (Fluent Bit then drops it itself).
+fn check(host: &mut Host, f: &str, tag: &str, record: &[u8], rng: &mut Rng) {
+    let (sec, nsec) = match rng.below(4) {
+        0 => (0, 0),
+        1 => (u32::MAX, 999_999_999),
+        _ => (
+            1_800_000_000 + rng.below(1000) as u32,
+            rng.below(1_000_000_000) as u32,
+        ),
+    };
+    let out = host.call(tag, sec, nsec, record);
+    assert!(
+        !out.is_trap(),
+        "{f} trapped on {} bytes: {out:?}",
+        record.len()
+    );
+    if is_object(record) {
+        let ok = match &out {
+            Outcome::Record(_) | Outcome::Dropped(Drop::Empty) => true,
+            Outcome::Dropped(Drop::NotAnObject(_)) => is_object(&host.last_raw),
+            Outcome::Dropped(_) => false,
+        };
+        assert!(
+            ok,
+            "{f} broke a valid record: {out:?}\n{}",
+            String::from_utf8_lossy(&record[..record.len().min(300)])
+        );
+    } else if !record.contains(&0) && host.last_raw != record {
+        // JSON grammar allows lone surrogate escapes that serde rejects;
+        // the module reads them as U+FFFD and may return a valid record.
+        assert!(
+            is_object(&host.last_raw),
+            "{f} changed an invalid record into another invalid one:\n{}\n{}",
+            String::from_utf8_lossy(record),
+            String::from_utf8_lossy(&host.last_raw)
+        );
+    }
+}
+
+fn samples() -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"{}".to_vec(),
+        b"[]".to_vec(),
+        b"null".to_vec(),
+        b"{\"log\":".to_vec(),
+        br#"{"log":"panic: x","gopanic_tick":true}"#.to_vec(),
+        br#"{"gopanic_tick":1}"#.to_vec(),
+        br#"{"gopanic_reemitted":"yes","log":"panic: y"}"#.to_vec(),
+        br#"{"log":"panic: \ud800\udfff\ud800 \u0000 \u001f","stream":"stderr"}"#.to_vec(),
+        br#"{"log":"goroutine 1 [running]:","time":"not a time","stream":7}"#.to_vec(),
+        br#"{"message":"fatal error: all goroutines are asleep - deadlock!","log":{"a":1}}"#
+            .to_vec(),
+    ];
+    let deep = format!(
+        "{{\"log\":\"panic: x\",\"k\":{}1{}}}",
+        "[".repeat(1_000_000),
+        "]".repeat(1_000_000)
+    );
+    v.push(deep.into_bytes());
+    v.push(format!("{{\"log\":{}", "{\"a\":".repeat(100_000)).into_bytes());
+    // A 8 MiB line and a 3 MB record of many members.
+    v.push(format!("{{\"log\":\"panic: {}\"}}", "x".repeat(8 << 20)).into_bytes());
+    let mut many = Map::new();
+    for i in 0..100_000 {
+        many.insert(format!("k{i}"), json!(i));
+    }
+    many.insert("log".into(), json!("panic: many"));
+    v.push(fluent_json(&many));
+    v
+}
+
+#[test]
+fn no_trap_on_hostile_records() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let corpus_records: Vec<Vec<u8>> = corpus()
+        .iter()
+        .take(12)
+        .flat_map(|d| inputs(d, Format::Cri))
+        .map(|i| fluent_json(&i.record))
+        .collect();
+    for f in FUNCTIONS {
+        let mut host = Host::new(f);
+        for s in samples() {
+            check(&mut host, f, "app", &s, &mut rng);
+            check(&mut host, f, "gopanic.tick", &s, &mut rng);
+        }
+        for _ in 0..3_000 {
+            let len = rng.below(2048) as usize;
+            let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            check(&mut host, f, "app", &bytes, &mut rng);
+            // Mutated and truncated real records.
+            let base = &corpus_records[rng.below(corpus_records.len() as u64) as usize];
+            let mut m = base.clone();
+            for _ in 0..rng.below(4) {
+                let at = rng.below(m.len() as u64) as usize;
+                const POOL: &[u8] = b"{}[]\",:\\u0aZ\xff ";
+                m[at] = POOL[rng.below(POOL.len() as u64) as usize];
+            }
+            m.truncate(m.len() - rng.below(3) as usize * rng.below(m.len() as u64) as usize / 2);
+            let tag = ["app", "", "gopanic.tick", "a\u{e9}"][rng.below(4) as usize];
+            check(&mut host, f, tag, &m, &mut rng);
+            check(&mut host, f, "app", base, &mut rng);
+        }
+        // A record the host could not copy arrives as NULL: the module says so.
+        host.fail_next_copy = true;
+        let out = host.call("app", 1, 2, br#"{"log":"lost"}"#);
+        let rec = out.record().expect("an error record, not a drop");
+        assert!(
+            rec["gopanic_error"]
+                .as_str()
+                .unwrap()
+                .contains("could not copy")
+        );
+        eprintln!(
+            "{f}: memory after fuzzing {} MiB",
+            host.memory_bytes() >> 20
+        );
+    }
+}
+
+#[test]
+fn a_report_past_the_line_bound_leaves_in_parts_without_loss() {
+    // 100,000 lines is the core's bound: one more makes a second part.
+    let mut p = Pipeline::new("gopanic_reassemble");
+    let t0 = 1_800_000_000_000_000_000i64;
+    let mut lines = vec!["fatal error: all goroutines are asleep - deadlock!".to_owned()];
+    let mut id = 1;
+    while lines.len() < 100_100 {
+        lines.push(String::new());
+        lines.push(format!("goroutine {id} [select]:"));
+        lines.push("main.loop()".into());
+        lines.push("\t/app/main.go:30 +0x1".into());
+        id += 1;
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let t = t0 + i as i64 * 1_000;
+        let rec = json!({"time": gopanic_fluent_bit::time::rfc3339_nanos(t), "stream": "stderr", "log": l});
+        p.record("app", t, &fluent_json(rec.as_object().unwrap()));
+    }
+    let mut t = t0 + 1_000_000_000;
+    for _ in 0..10 {
+        p.tick(t);
+        t += 500_000_000;
+    }
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let parts: Vec<&Map<String, Value>> = p.out.iter().map(|e| &e.record).collect();
+    assert_eq!(parts.len(), 2, "two parts");
+    let total: u64 = parts
+        .iter()
+        .map(|r| r["go"]["lines"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, lines.len() as u64);
+    assert!(parts.iter().all(|r| r["go"]["truncated"] == true));
+    assert_eq!(parts[0]["go"]["report_id"], parts[1]["go"]["report_id"]);
+    assert_eq!(parts[1]["go"]["class"], "deadlock");
+}
+
+#[test]
+fn interleaved_tags_and_random_heartbeats_conserve_every_line() {
+    let mut rng = Rng(42);
+    let dirs = corpus();
+    let mut p = Pipeline::new("gopanic_reassemble");
+    let mut lines_in = 0u64;
+    for round in 0..6 {
+        // Three containers writing at once, heartbeats at random moments.
+        let mut streams: Vec<(String, Vec<Vec<u8>>)> = (0..3)
+            .map(|k| {
+                let d = &dirs[rng.below(dirs.len() as u64) as usize];
+                let fmt = if k % 2 == 0 {
+                    Format::Cri
+                } else {
+                    Format::Docker
+                };
+                let recs = inputs(d, fmt)
+                    .iter()
+                    .map(|i| fluent_json(&i.record))
+                    .collect();
+                (format!("app.{round}.{k}"), recs)
+            })
+            .collect();
+        let mut t = 1_800_000_000_000_000_000i64 + round * 3_600_000_000_000;
+        for s in &mut streams {
+            s.1.reverse();
+        }
+        while streams.iter().any(|s| !s.1.is_empty()) {
+            let k = rng.below(3) as usize;
+            if let Some(rec) = streams[k].1.pop() {
+                t += rng.below(50_000_000) as i64;
+                p.record(&streams[k].0, t, &rec);
+                lines_in += 1;
+            }
+            if rng.below(20) == 0 {
+                p.tick(t);
+            }
+        }
+        let end = t + 15_000_000_000;
+        while t < end {
+            t += 500_000_000;
+            p.tick(t);
+        }
+    }
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(p.loops, 0);
+    let lines_out: u64 = p
+        .out
+        .iter()
+        .map(|e| {
+            assert!(e.tag.starts_with("app."), "left under {}", e.tag);
+            e.record
+                .get("go")
+                .map_or(1, |g| g["lines"].as_u64().unwrap())
+        })
+        .sum();
+    assert_eq!(lines_out, lines_in, "conservation");
+}
