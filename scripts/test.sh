@@ -12,3 +12,9 @@ cargo build --release --workspace --locked
 cargo test --workspace --locked
 cargo bench --workspace --locked --no-run
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Fluent Bit wasm filter (plugin/fluent-bit): build the .wasm (build.sh
+# installs the wasm32-unknown-unknown target if missing; the host-faithful
+# tests above build it the same way) and lint it for its own target.
+./plugin/fluent-bit/build.sh
+cargo clippy -p gopanic-fluent-bit --target wasm32-unknown-unknown --target-dir target/wasm --locked -- -D warnings

@@ -31,40 +31,27 @@ use wasmtime::{Config, Engine, Instance, Memory, Module, Store, TypedFunc};
 pub const TICK_TAG: &str = "gopanic.tick";
 pub const TICK_RECORD: &str = r#"{"gopanic_tick":true}"#;
 
-/// The release `.wasm`: `$GOPANIC_WASM`, else built here as
-/// `plugin/fluent-bit/build.sh` builds it, into `target/wasm` (needs
-/// `rustup target add wasm32-unknown-unknown`).
+/// The release `.wasm`: `$GOPANIC_WASM`, else built by
+/// `plugin/fluent-bit/build.sh` into `target/wasm`.
 pub fn wasm_path() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         if let Some(p) = std::env::var_os("GOPANIC_WASM") {
             return PathBuf::from(p);
         }
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let target = root.join("target/wasm");
-        // The same build as plugin/fluent-bit/build.sh.
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s")
-            .env("CARGO_PROFILE_RELEASE_STRIP", "true")
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "-p",
-                "gopanic-fluent-bit",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--target-dir",
-            ])
-            .arg(&target)
-            .status()
-            .expect("run cargo to build the .wasm");
+        // plugin/fluent-bit/build.sh installs the target if missing, builds
+        // and prints the path.
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fluent-bit/build.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .output()
+            .expect("run plugin/fluent-bit/build.sh");
         assert!(
-            status.success(),
-            "building the .wasm failed (is the wasm32-unknown-unknown target installed?)"
+            out.status.success(),
+            "building the .wasm failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        target.join("wasm32-unknown-unknown/release/gopanic_fluent_bit.wasm")
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
     })
     .clone()
 }

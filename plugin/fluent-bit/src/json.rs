@@ -85,11 +85,34 @@ impl Parser<'_> {
         }
     }
 
+    /// Skips plain string bytes eight at a time (no `"`, `\\` or control
+    /// byte among them): under an interpreter a byte-at-a-time loop is the
+    /// filter's main cost.
+    fn skip_plain(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+            let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+                return;
+            };
+            let x = u64::from_le_bytes(bytes);
+            let special = has_zero(x ^ (ONES * u64::from(b'"')))
+                || has_zero(x ^ (ONES * u64::from(b'\\')))
+                || x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+            if special {
+                return;
+            }
+            self.i += 8;
+        }
+    }
+
     /// A string, quotes included; returns its range.
     fn string(&mut self) -> Option<Range<usize>> {
         let start = self.i;
         self.expect(b'"')?;
         loop {
+            self.skip_plain();
             match self.next()? {
                 b'"' => return Some(start..self.i),
                 b'\\' => match self.next()? {
