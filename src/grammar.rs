@@ -129,6 +129,23 @@ pub fn classify(line: &str) -> LineKind {
     }
 }
 
+/// Whether `line` can open a crash report (confirmed or not): the cheap
+/// test a host can run before anything else, since most lines fail it at
+/// their first byte.
+pub fn may_start_report(line: &str) -> bool {
+    matches!(
+        classify(line),
+        LineKind::Panic
+            | LineKind::HttpPanic
+            | LineKind::FatalError
+            | LineKind::RuntimeNote
+            | LineKind::FaultAddress
+            | LineKind::SignalHeader
+            | LineKind::RaceDelimiter
+            | LineKind::GoroutineHeader
+    )
+}
+
 /// Whether a tab-indented line (tab included) is a frame location:
 /// `\t<file>:<line>` optionally followed by ` +0x…` and ` fp=… sp=… pc=…`.
 ///

@@ -124,7 +124,8 @@ pub struct Report<L> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Split {
-    /// Identifies the report across its parts (unique per reassembler).
+    /// Identifies the report across its parts: unique per reassembler, so
+    /// a host keeps one reassembler for all its streams.
     pub id: u64,
     /// 1-based part number.
     pub part: u32,
@@ -277,6 +278,24 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         self.close_in_order(idle, out);
     }
 
+    /// Closes the open report of `key`, if any, as if nothing more could
+    /// come: for hosts that enforce bounds of their own (memory across
+    /// streams, a stream going away).
+    pub fn close_stream(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
+        if self.open.contains_key(key) {
+            self.close(key, out);
+        }
+    }
+
+    /// The streams holding an open report, with the bytes of text each holds
+    /// (report lines and held lines).
+    pub fn open_streams(&self) -> impl Iterator<Item = (&K, usize)> {
+        self.open.iter().map(|(k, r)| {
+            let held: usize = r.held.iter().map(|h| h.line.text().len() + 1).sum();
+            (k, r.bytes + held)
+        })
+    }
+
     /// Closes every open report (end of input).
     pub fn finish(&mut self, out: &mut Vec<Output<K, L>>) {
         let all: Vec<(u64, K)> = self.open.iter().map(|(k, r)| (r.seq, k.clone())).collect();
@@ -350,7 +369,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             self.evict_one(out);
         }
         self.next_seq += 1;
-        let bytes = t.line.text().len();
+        let bytes = t.line.text().len() + 1;
         self.open.insert(
             key.clone(),
             OpenReport {
@@ -1005,6 +1024,24 @@ main.fill()
         // But a fatal error after a finished report is a report of its own.
         let text = format!("{NIL_DEREF_122}\nfatal error: concurrent map writes");
         assert_eq!(run(&text).len(), 2);
+    }
+
+    #[test]
+    fn hosts_can_close_one_stream_and_see_what_is_held() {
+        let mut r: Reassembler<u8, String> = Reassembler::new(Config::default());
+        let mut out = Vec::new();
+        r.push(&1, "panic: a".into(), 0, &mut out);
+        r.push(&2, "panic: bb".into(), 0, &mut out);
+        r.push(&2, String::new(), 0, &mut out);
+        let mut sizes: Vec<(u8, usize)> = r.open_streams().map(|(k, n)| (*k, n)).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [(1, 9), (2, 11)]);
+        r.close_stream(&2, &mut out);
+        r.close_stream(&3, &mut out);
+        assert_eq!(out.len(), 2);
+        assert!(matches!(&out[0], Output::Report(2, rep) if rep.lines == ["panic: bb"]));
+        assert_eq!(out[1], Output::Line(2, String::new()));
+        assert_eq!(r.open_reports(), 1);
     }
 
     #[test]

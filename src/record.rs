@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use crate::classify::{Bucket, Classification, buckets, classify, fingerprint, top_frame};
 use crate::container::LogLine;
 use crate::crash::{Crash, Goroutine};
+use crate::grammar::may_start_report;
 use crate::parse::parse;
 use crate::reassembler::{Config, Event, Line, Output, Reassembler, Split};
 
@@ -470,6 +471,13 @@ fn insert_ecs(base: &mut Map<String, Value>, go: &Map<String, Value>, level: &st
 /// The event of the first crash report in `text` (lines joined with `\n`),
 /// for hosts whose collector joined the lines itself.
 pub fn find_report(text: &str) -> Option<Event> {
+    // Most records hold no report: no line can even start one.
+    if !text
+        .split('\n')
+        .any(|l| may_start_report(l.strip_suffix('\r').unwrap_or(l)))
+    {
+        return None;
+    }
     let mut r: Reassembler<(), &str> = Reassembler::new(Config::default());
     let mut out = Vec::new();
     for line in text.split('\n') {
