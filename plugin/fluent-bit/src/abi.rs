@@ -7,7 +7,7 @@
 use std::alloc::{Layout, alloc, dealloc};
 use std::cell::{Cell, UnsafeCell};
 
-use crate::{Function, Module};
+use crate::{Function, Module, Reply};
 
 /// The module instance's state. Fluent Bit calls a filter from its engine
 /// thread only, never concurrently, and wasm32 here has no threads.
@@ -53,15 +53,19 @@ fn call(
         *slot = Some(fresh);
     }
     let module = slot.get_or_insert_with(Module::new);
-    // SAFETY: the host copied `len` bytes (and a NUL) to each non-NULL
-    // pointer.
+    // SAFETY: the host copied `len` bytes and a NUL to each non-NULL
+    // pointer (`wasm_runtime_module_dup_data(data, len + 1)`).
     let tag =
         (!tag.is_null()).then(|| unsafe { std::slice::from_raw_parts(tag, tag_len as usize) });
+    // SAFETY: the host's copy holds a NUL after the `len` bytes.
+    let record_nul = !record.is_null() && unsafe { *record.add(record_len as usize) } == 0;
+    let input = record;
     let record = (!record.is_null())
         .then(|| unsafe { std::slice::from_raw_parts(record, record_len as usize) });
-    let out = module
-        .call(function, tag, time_sec, time_nsec, record)
-        .as_ptr();
+    let out = match module.call(function, tag, time_sec, time_nsec, record, record_nul) {
+        Reply::Input => input,
+        Reply::Own(bytes) => bytes.as_ptr(),
+    };
     SLOT.busy.set(false);
     out
 }
@@ -69,7 +73,8 @@ fn call(
 /// Enriches records whose `log`/`message` holds a joined crash report.
 ///
 /// # Safety
-/// Called by the host with pointers to `len` readable bytes, or NULL.
+/// Called by the host with pointers to `len` readable bytes followed by a
+/// NUL (its copies), or NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gopanic_enrich(
     tag: *const u8,

@@ -7,10 +7,32 @@ use gopanic::record::{Shaper, find_report};
 use serde_json::{Map, Value};
 
 use crate::Verdict;
-use crate::json::{Record, write_key};
+use crate::quick::locate_log;
+use crate::json::{Record, decode_string, write_key};
+
+/// Whether the record certainly passes unchanged, found by reading as
+/// little of it as possible: its `log` text holds no line that could start
+/// a report. `false` means "read it in full".
+pub fn passes_quickly(record: &[u8]) -> bool {
+    let Some((value, maybe)) = locate_log(record, false, true) else {
+        return false;
+    };
+    if !maybe {
+        return true;
+    }
+    // A line starts with a report's first byte: ask the core (it rejects
+    // without building anything when no line can start a report).
+    record
+        .get(value)
+        .and_then(decode_string)
+        .is_some_and(|text| find_report(&text).is_none())
+}
 
 /// Enriches `record` into `out` (without NUL), or says it passes unchanged.
 pub fn enrich(record: &[u8], out: &mut Vec<u8>) -> Verdict {
+    if passes_quickly(record) {
+        return Verdict::Unchanged;
+    }
     let Some(rec) = Record::parse(record) else {
         return Verdict::Unchanged;
     };

@@ -21,6 +21,7 @@
 mod abi;
 pub mod enrich;
 pub mod json;
+pub mod quick;
 pub mod reassemble;
 pub mod time;
 
@@ -35,6 +36,15 @@ pub enum Verdict {
     Drop,
     /// Return the record written to the output buffer.
     Emit,
+}
+
+/// What a call hands back to the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply<'a> {
+    /// The host's own copy of the record (NUL-terminated by the host).
+    Input,
+    /// These bytes, NUL-terminated, in the module's output buffer.
+    Own(&'a [u8]),
 }
 
 /// The exported functions.
@@ -79,9 +89,11 @@ impl Module {
         self.lost = Some(lost);
     }
 
-    /// One call as Fluent Bit makes it. Returns the bytes to hand back,
-    /// NUL-terminated; a lone NUL is the empty string (the record is
-    /// dropped).
+    /// One call as Fluent Bit makes it. `record_nul` says whether the byte
+    /// after the record is a NUL (the host's copy is NUL-terminated).
+    /// Returns what to hand back: the input record itself, or the bytes
+    /// of the module's output buffer, NUL-terminated (a lone NUL is the
+    /// empty string: the record is dropped).
     pub fn call(
         &mut self,
         function: Function,
@@ -89,14 +101,15 @@ impl Module {
         time_sec: u32,
         time_nsec: u32,
         record: Option<&[u8]>,
-    ) -> &[u8] {
+        record_nul: bool,
+    ) -> Reply<'_> {
         let Some(record) = record else {
             self.out.clear();
             self.out.extend_from_slice(b"{\"gopanic_error\":");
             json::write_string(&mut self.out, NULL_RECORD);
             self.out.push(b'}');
             self.out.push(0);
-            return &self.out;
+            return Reply::Own(&self.out);
         };
         let tag = tag.unwrap_or_default();
         let now = i64::from(time_sec) * 1_000_000_000 + i64::from(time_nsec);
@@ -112,6 +125,9 @@ impl Module {
             }
         };
         match verdict {
+            // Fluent Bit copies the result (`strdup`) before it frees its
+            // copy of the record, so the record itself can be returned.
+            Verdict::Unchanged if record_nul => return Reply::Input,
             Verdict::Unchanged => {
                 self.out.clear();
                 self.out.extend_from_slice(record);
@@ -120,6 +136,6 @@ impl Module {
             Verdict::Emit => {}
         }
         self.out.push(0);
-        &self.out
+        Reply::Own(&self.out)
     }
 }

@@ -21,12 +21,14 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use gopanic::grammar::may_start_report;
 use gopanic::reassembler::{Config, Line, Output, Reassembler, Split};
 use gopanic::record::Shaper;
 use gopanic::time::parse_rfc3339_nanos;
 
 use crate::Verdict;
-use crate::json::{Record, write_key, write_string};
+use crate::quick::locate_log;
+use crate::json::{Record, decode_string, write_key, write_string};
 use crate::time::rfc3339_nanos;
 
 /// Marks a record re-emitted by this filter; it then passes unchanged.
@@ -217,6 +219,13 @@ impl Filter {
     /// the verdict is [`Verdict::Emit`].
     pub fn process(&mut self, tag: &[u8], now: i64, record: &[u8], out: &mut Vec<u8>) -> Verdict {
         self.stats.records_in += 1;
+        if self.streams.is_empty() && !self.over_queue_bound() && passes_quickly(record) {
+            // No stream holds a report, the line cannot start one and the
+            // queue has room: what the full reading below would conclude.
+            self.stats.lines_in += 1;
+            self.stats.passed += 1;
+            return Verdict::Unchanged;
+        }
         let Some(rec) = Record::parse(record) else {
             self.stats.passed += 1;
             return Verdict::Unchanged;
@@ -576,6 +585,28 @@ fn write_own(out: &mut Vec<u8>, tag: &str, time: i64) {
     write_string(out, &rfc3339_nanos(time));
     write_key(out, REEMITTED);
     out.extend_from_slice(b"true");
+}
+
+/// Whether the record is certainly an ordinary line, found by reading as
+/// little of it as possible: no marker, and its `log` text cannot start a
+/// report. `false` means "read it in full". Valid only while no stream
+/// holds an open report.
+fn passes_quickly(record: &[u8]) -> bool {
+    let Some((value, maybe)) = locate_log(record, true, false) else {
+        return false;
+    };
+    if !maybe {
+        return true;
+    }
+    // Its first byte could start a report: decode and ask the grammar, as
+    // the core would on this line (`log` with docker's newline removed).
+    record.get(value).and_then(decode_string).is_some_and(|text| {
+        let line = match text.strip_suffix('\n') {
+            Some(t) => t.strip_suffix('\r').unwrap_or(t),
+            None => &text,
+        };
+        !may_start_report(line)
+    })
 }
 
 /// Adds `"key":true` to a finished object.
