@@ -9,32 +9,13 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput};
 use gopanic::container::Format;
 use gopanic_fluent_bit_host_tests::corpus::{corpus, inputs};
-use gopanic_fluent_bit_host_tests::{Host, TICK_RECORD, TICK_TAG, fluent_json};
-use serde_json::json;
+use gopanic_fluent_bit_host_tests::{Host, TICK_RECORD, TICK_TAG, fluent_json, service_records};
 
 const FUNCTIONS: [&str; 3] = [
     "gopanic_passthrough",
     "gopanic_enrich",
     "gopanic_reassemble",
 ];
-
-/// Ordinary service lines, shaped as tail + cri parser + kubernetes
-/// filter hand them on.
-fn service_records(n: usize) -> Vec<Vec<u8>> {
-    (0..n)
-        .map(|i| {
-            let rec = json!({
-                "time": format!("2026-11-27T07:27:10.{:09}Z", i),
-                "stream": if i % 3 == 0 { "stderr" } else { "stdout" },
-                "_p": "F",
-                "log": format!("{{\"level\":\"info\",\"msg\":\"request done\",\"path\":\"/api/v1/orders/{i}\",\"status\":200,\"duration_ms\":{}}}", i % 97),
-                "kubernetes": {"pod_name": "orders-7d9f6c-x2k4p", "namespace_name": "shop", "container_name": "orders",
-                    "labels": {"app": "orders", "pod-template-hash": "7d9f6c"}, "host": "node-1"},
-            });
-            fluent_json(rec.as_object().unwrap())
-        })
-        .collect()
-}
 
 /// The fixture corpus (CRI), crash-heavy: about one line in ten is ordinary.
 fn corpus_records() -> Vec<(i64, Vec<u8>)> {

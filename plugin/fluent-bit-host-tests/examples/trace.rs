@@ -4,13 +4,18 @@
 //! `wasm_stack_size` under a real WAMR build; see the filter's README.
 //!
 //! `cargo run -p gopanic-fluent-bit-host-tests --example trace -- reassemble|enrich > trace.tsv`
+//!
+//! Two more modes write the cost benchmark's inputs, for timing under
+//! another host: `service` (100,000 ordinary service lines, tag
+//! `kube.orders`) and `corpus` (the fixture corpus in CRI form, one tag,
+//! a heartbeat every 500 ms: crash-heavy).
 
 use std::io::{BufWriter, Write};
 
 use gopanic::container::Format;
 use gopanic::reassembler::{Config, Output, Reassembler};
 use gopanic_fluent_bit_host_tests::corpus::{Idx, corpus, inputs};
-use gopanic_fluent_bit_host_tests::{TICK_RECORD, TICK_TAG, fluent_json};
+use gopanic_fluent_bit_host_tests::{TICK_RECORD, TICK_TAG, fluent_json, service_records};
 use serde_json::{Map, Value, json};
 
 fn line(w: &mut impl Write, tag: &str, ns: i64, record: &[u8]) {
@@ -46,6 +51,26 @@ fn main() {
     let stdout = std::io::stdout();
     let mut w = BufWriter::new(stdout.lock());
     let mut t = 1_700_000_000_000_000_000i64;
+    if mode == "service" {
+        for (i, r) in service_records(100_000).iter().enumerate() {
+            line(&mut w, "kube.orders", 1_800_000_000_000_000_000 + i as i64, r);
+        }
+        return;
+    }
+    if mode == "corpus" {
+        // As the cost benchmark's crash_corpus group.
+        let mut next_tick = 0i64;
+        for dir in corpus() {
+            for i in inputs(&dir, Format::Cri) {
+                line(&mut w, "kube.app", i.time_ns, &fluent_json(&i.record));
+                if i.time_ns >= next_tick {
+                    line(&mut w, TICK_TAG, i.time_ns, TICK_RECORD.as_bytes());
+                    next_tick = i.time_ns + 500_000_000;
+                }
+            }
+        }
+        return;
+    }
     for dir in corpus() {
         for format in [Format::Cri, Format::Docker] {
             let tag = format!("kube.{}.{format:?}", dir.display()).replace('/', ".");

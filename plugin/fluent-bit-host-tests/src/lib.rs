@@ -256,6 +256,33 @@ pub fn fluent_json(record: &Map<String, Value>) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Ordinary service lines (JSON logs), as tail + `cri` parser +
+/// `kubernetes` filter hand them on, members in Fluent Bit's order
+/// (`time`, `stream`, `_p`, `log`, then `kubernetes`): the cost
+/// benchmark's common case.
+pub fn service_records(n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let log = format!(
+                "{{\"level\":\"info\",\"msg\":\"request done\",\"path\":\"/api/v1/orders/{i}\",\"status\":200,\"duration_ms\":{}}}",
+                i % 97
+            );
+            format!(
+                concat!(
+                    "{{\"time\":\"2026-11-27T07:27:10.{:09}Z\",\"stream\":\"{}\",\"_p\":\"F\",\"log\":{},",
+                    "\"kubernetes\":{{\"pod_name\":\"orders-7d9f6c-x2k4p\",\"namespace_name\":\"shop\",",
+                    "\"container_name\":\"orders\",\"labels\":{{\"app\":\"orders\",\"pod-template-hash\":\"7d9f6c\"}},",
+                    "\"host\":\"node-1\"}}}}"
+                ),
+                i,
+                if i % 3 == 0 { "stderr" } else { "stdout" },
+                Value::String(log),
+            )
+            .into_bytes()
+        })
+        .collect()
+}
+
 /// A record as it reaches the outputs.
 #[derive(Debug, Clone)]
 pub struct Emitted {
