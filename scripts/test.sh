@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need,
 # then builds and runs every test of the workspace (unit, fixture corpus,
-# property, CLI) and checks that the benchmarks compile.
+# property, schema, CLI, Fluent Bit multiline rules, the .wasm filter in
+# wasmtime) and checks that the benchmarks compile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

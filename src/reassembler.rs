@@ -278,6 +278,19 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         self.close_in_order(idle, out);
     }
 
+    /// Closes the report of `key` if it is idle at `now`: for hosts whose
+    /// streams keep clocks of their own (the Fluent Bit filter advances each
+    /// stream's clock from heartbeats after its last line).
+    pub fn tick_stream(&mut self, key: &K, now: i64, out: &mut Vec<Output<K, L>>) {
+        if self
+            .open
+            .get(key)
+            .is_some_and(|r| is_idle(r, &self.cfg, now))
+        {
+            self.close(key, out);
+        }
+    }
+
     /// Closes the open report of `key`, if any, as if nothing more could
     /// come: for hosts that enforce bounds of their own (memory across
     /// streams, a stream going away).
@@ -1036,12 +1049,18 @@ main.fill()
         let mut sizes: Vec<(u8, usize)> = r.open_streams().map(|(k, n)| (*k, n)).collect();
         sizes.sort_unstable();
         assert_eq!(sizes, [(1, 9), (2, 11)]);
+        r.tick_stream(&2, 999_999_999, &mut out);
+        assert!(out.is_empty());
+        r.tick_stream(&1, 1_000_000_000, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(matches!(&out[0], Output::Report(1, rep) if rep.lines == ["panic: a"]));
+        out.clear();
         r.close_stream(&2, &mut out);
         r.close_stream(&3, &mut out);
         assert_eq!(out.len(), 2);
         assert!(matches!(&out[0], Output::Report(2, rep) if rep.lines == ["panic: bb"]));
         assert_eq!(out[1], Output::Line(2, String::new()));
-        assert_eq!(r.open_reports(), 1);
+        assert_eq!(r.open_reports(), 0);
     }
 
     #[test]
