@@ -9,7 +9,7 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gopanic"))
 }
 
-fn run_stdin(args: &[&str], input: &str) -> Output {
+fn run_stdin(args: &[&str], input: impl AsRef<[u8]>) -> Output {
     let mut child = bin()
         .args(args)
         .stdin(Stdio::piped())
@@ -21,7 +21,7 @@ fn run_stdin(args: &[&str], input: &str) -> Output {
         .stdin
         .take()
         .unwrap()
-        .write_all(input.as_bytes())
+        .write_all(input.as_ref())
         .unwrap();
     child.wait_with_output().unwrap()
 }
@@ -204,18 +204,7 @@ fn errors_are_clear_and_nonzero() {
 
 #[test]
 fn invalid_utf8_is_kept_lossily_not_dropped() {
-    let mut child = bin()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"ok\n\xff\xfe bad\nlast")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_stdin(&[], b"ok\n\xff\xfe bad\nlast");
     let recs = records(&out);
     assert_eq!(recs.len(), 3);
     assert_eq!(recs[1]["log"], "\u{fffd}\u{fffd} bad");
