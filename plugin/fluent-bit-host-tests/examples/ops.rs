@@ -25,10 +25,13 @@ fn main() {
     store.set_fuel(u64::MAX).expect("fuel");
     let instance = Instance::new(&mut store, &module, &[]).expect("instantiate");
     let memory = instance.get_memory(&mut store, "memory").expect("memory");
-    let malloc: TypedFunc<i32, i32> = instance.get_typed_func(&mut store, "malloc").expect("malloc");
+    let malloc: TypedFunc<i32, i32> = instance
+        .get_typed_func(&mut store, "malloc")
+        .expect("malloc");
     let free: TypedFunc<i32, ()> = instance.get_typed_func(&mut store, "free").expect("free");
-    let func: TypedFunc<(i32, i32, i32, i32, i32, i32), i32> =
-        instance.get_typed_func(&mut store, &function).expect("function");
+    let func: TypedFunc<(i32, i32, i32, i32, i32, i32), i32> = instance
+        .get_typed_func(&mut store, &function)
+        .expect("function");
     let (mut calls, mut in_func, mut in_copies) = (0u64, 0u64, 0u64);
     let file = std::fs::File::open(&trace).expect("trace");
     for line in std::io::BufReader::new(file).split(b'\n') {
@@ -52,9 +55,20 @@ fn main() {
             p
         };
         let tb = dup(&mut store, tag);
-        let rb = if rec == b"NULL" { 0 } else { dup(&mut store, rec) };
+        let rb = if rec == b"NULL" {
+            0
+        } else {
+            dup(&mut store, rec)
+        };
         let copied = fuel(&store);
-        let args = (tb, tag.len() as i32, num(s) as i32, num(n) as i32, rb, rec.len() as i32);
+        let args = (
+            tb,
+            tag.len() as i32,
+            num(s) as i32,
+            num(n) as i32,
+            rb,
+            rec.len() as i32,
+        );
         if func.call(&mut store, args).is_err() {
             eprintln!("trap");
         }

@@ -13,8 +13,7 @@
 use std::io::{BufWriter, Write};
 
 use gopanic::container::Format;
-use gopanic::reassembler::{Config, Output, Reassembler};
-use gopanic_fluent_bit_host_tests::corpus::{Idx, corpus, inputs};
+use gopanic_fluent_bit_host_tests::corpus::{corpus, inputs, joined_records};
 use gopanic_fluent_bit_host_tests::{TICK_RECORD, TICK_TAG, fluent_json, service_records};
 use serde_json::{Map, Value, json};
 
@@ -53,7 +52,12 @@ fn main() {
     let mut t = 1_700_000_000_000_000_000i64;
     if mode == "service" {
         for (i, r) in service_records(100_000).iter().enumerate() {
-            line(&mut w, "kube.orders", 1_800_000_000_000_000_000 + i as i64, r);
+            line(
+                &mut w,
+                "kube.orders",
+                1_800_000_000_000_000_000 + i as i64,
+                r,
+            );
         }
         return;
     }
@@ -93,27 +97,7 @@ fn main() {
                 }
                 t = next_tick;
             } else {
-                let mut r: Reassembler<String, Idx> = Reassembler::new(Config::default());
-                let mut out = Vec::new();
-                for (i, inp) in inputs.iter().enumerate() {
-                    let l = Idx {
-                        text: inp.text.clone(),
-                        i,
-                    };
-                    r.push(&inp.stream, l, inp.time_ns, &mut out);
-                }
-                r.finish(&mut out);
-                for o in out {
-                    let rec = match o {
-                        Output::Line(_, l) => inputs[l.i].record.clone(),
-                        Output::Report(_, rep) => {
-                            let mut rec = inputs[rep.lines[0].i].record.clone();
-                            let text: Vec<&str> =
-                                rep.lines.iter().map(|l| l.text.as_str()).collect();
-                            rec.insert("log".into(), json!(text.join("\n")));
-                            rec
-                        }
-                    };
+                for (rec, _) in joined_records(&inputs) {
                     line(&mut w, &tag, t, &fluent_json(&rec));
                 }
             }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use gopanic::container::{Decoder, Format, LogLine};
-use gopanic::reassembler::Line;
+use gopanic::reassembler::{Config, Line, Output, Reassembler};
 use serde_json::{Map, Value, json};
 
 pub fn corpus() -> Vec<PathBuf> {
@@ -89,4 +89,31 @@ impl Line for Idx {
     fn text(&self) -> &str {
         &self.text
     }
+}
+
+/// The records Fluent Bit's `multiline` filter would hand on, as the core
+/// joins them: each report in its first line's record with the lines joined
+/// in `log` (`true`), every other line's record as it is (`false`).
+pub fn joined_records(inputs: &[Input]) -> Vec<(Map<String, Value>, bool)> {
+    let mut r: Reassembler<String, Idx> = Reassembler::new(Config::default());
+    let mut out = Vec::new();
+    for (i, inp) in inputs.iter().enumerate() {
+        let line = Idx {
+            text: inp.text.clone(),
+            i,
+        };
+        r.push(&inp.stream, line, inp.time_ns, &mut out);
+    }
+    r.finish(&mut out);
+    out.into_iter()
+        .filter_map(|o| match o {
+            Output::Line(_, l) => Some((inputs.get(l.i)?.record.clone(), false)),
+            Output::Report(_, rep) => {
+                let mut rec = inputs.get(rep.lines.first()?.i)?.record.clone();
+                let text: Vec<&str> = rep.lines.iter().map(|l| l.text.as_str()).collect();
+                rec.insert("log".into(), json!(text.join("\n")));
+                Some((rec, true))
+            }
+        })
+        .collect()
 }

@@ -6,9 +6,9 @@ use std::path::Path;
 use gopanic::container::Format;
 use gopanic::reassembler::{Config, Output, Reassembler};
 use gopanic::record::Shaper;
-use gopanic_fluent_bit_host_tests::corpus::{Idx, Input, corpus, inputs};
+use gopanic_fluent_bit_host_tests::corpus::{Idx, Input, corpus, inputs, joined_records};
 use gopanic_fluent_bit_host_tests::{Emitted, Host, Outcome, Pipeline, TICK_TAG, fluent_json};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// The native core's records for the same input: reports shaped from the
 /// first line's record, ordinary lines as they came.
@@ -165,26 +165,7 @@ fn enrich_matches_the_core_on_the_whole_corpus() {
             let inputs = inputs(&dir, format);
             // What Fluent Bit's multiline filter would hand on: reports
             // joined into the first line's record, other lines as they are.
-            let mut r: Reassembler<String, Idx> = Reassembler::new(Config::default());
-            let mut out = Vec::new();
-            for (i, inp) in inputs.iter().enumerate() {
-                let line = Idx {
-                    text: inp.text.clone(),
-                    i,
-                };
-                r.push(&inp.stream, line, inp.time_ns, &mut out);
-            }
-            r.finish(&mut out);
-            for o in out {
-                let (rec, is_report) = match o {
-                    Output::Line(_, l) => (inputs[l.i].record.clone(), false),
-                    Output::Report(_, rep) => {
-                        let mut rec = inputs[rep.lines[0].i].record.clone();
-                        let text: Vec<&str> = rep.lines.iter().map(|l| l.text.as_str()).collect();
-                        rec.insert("log".into(), json!(text.join("\n")));
-                        (rec, true)
-                    }
-                };
+            for (rec, is_report) in joined_records(&inputs) {
                 let want = Shaper::default().enrich(rec.clone());
                 assert_eq!(want.is_some(), is_report || want.is_some());
                 let got = host.call(TAG, 1, 2, &fluent_json(&rec));
