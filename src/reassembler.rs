@@ -249,6 +249,19 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         self.open.len()
     }
 
+    /// Whether stream `key` holds an open report (or lines held while the
+    /// grammar decides).
+    pub fn holds(&self, key: &K) -> bool {
+        self.open.contains_key(key)
+    }
+
+    /// Replaces the limits and timing; open reports keep their lines and are
+    /// judged by the new values from the next line or tick on (for hosts
+    /// whose settings arrive at run time).
+    pub fn set_config(&mut self, cfg: Config) {
+        self.cfg = cfg;
+    }
+
     /// Feeds one line of stream `key` that arrived at `now`; appends what
     /// leaves to `out`.
     pub fn push(&mut self, key: &K, line: L, now: i64, out: &mut Vec<Output<K, L>>) {

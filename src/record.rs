@@ -65,6 +65,12 @@ pub struct Limits {
     /// rejects lines over 256 KiB. The report's text is never cut here: the
     /// reassembler's report bound splits it into parts.
     pub max_record_bytes: Option<usize>,
+    /// When set, `go.message` (a copy of the panic value or fatal error,
+    /// which a program may make megabytes long) keeps at most this many
+    /// bytes, cut at a character boundary, and `go.message_truncated` is
+    /// set. The full text stays in `log`; class and fingerprint are
+    /// computed from the whole message.
+    pub max_message_bytes: Option<usize>,
 }
 
 impl Default for Limits {
@@ -74,6 +80,7 @@ impl Default for Limits {
             max_buckets: 10,
             summary_buckets: 3,
             max_record_bytes: None,
+            max_message_bytes: None,
         }
     }
 }
@@ -183,7 +190,17 @@ impl Shaper {
         go.insert("class".into(), json!(v.class));
         go.insert("fatal".into(), json!(v.fatal));
         go.insert("recoverable".into(), json!(v.recoverable));
-        if let Some(m) = crash.message() {
+        if let Some(mut m) = crash.message() {
+            if let Some(max) = self.limits.max_message_bytes
+                && m.len() > max
+            {
+                let mut at = max;
+                while !m.is_char_boundary(at) {
+                    at -= 1;
+                }
+                m.truncate(at);
+                go.insert("message_truncated".into(), json!(true));
+            }
             go.insert("message".into(), json!(m));
         }
         go.insert("fingerprint".into(), json!(fingerprint(crash, v.class)));

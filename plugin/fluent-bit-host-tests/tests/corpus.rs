@@ -4,16 +4,19 @@
 use std::path::Path;
 
 use gopanic::container::Format;
-use gopanic::reassembler::{Config, Output, Reassembler};
+use gopanic::reassembler::{Output, Reassembler};
 use gopanic::record::Shaper;
+use gopanic_fluent_bit::settings::Settings;
 use gopanic_fluent_bit_host_tests::corpus::{Idx, Input, corpus, inputs, joined_records};
 use gopanic_fluent_bit_host_tests::{Emitted, Host, Outcome, Pipeline, TICK_TAG, fluent_json};
 use serde_json::{Map, Value};
 
-/// The native core's records for the same input: reports shaped from the
-/// first line's record, ordinary lines as they came.
+/// The native core's records for the same input, with the module's default
+/// settings: reports shaped from the first line's record, ordinary lines as
+/// they came.
 fn native(inputs: &[Input]) -> (Vec<Value>, Vec<Value>) {
-    let mut r: Reassembler<String, Idx> = Reassembler::new(Config::default());
+    let settings = Settings::default();
+    let mut r: Reassembler<String, Idx> = Reassembler::new(settings.core());
     let mut out = Vec::new();
     for (i, inp) in inputs.iter().enumerate() {
         r.push(
@@ -27,7 +30,7 @@ fn native(inputs: &[Input]) -> (Vec<Value>, Vec<Value>) {
         );
     }
     r.finish(&mut out);
-    let mut shaper = Shaper::default();
+    let mut shaper = Shaper::new(settings.profile, settings.record_limits(0));
     let (mut reports, mut lines) = (Vec::new(), Vec::new());
     for o in out {
         match o {
@@ -166,7 +169,9 @@ fn enrich_matches_the_core_on_the_whole_corpus() {
             // What Fluent Bit's multiline filter would hand on: reports
             // joined into the first line's record, other lines as they are.
             for (rec, is_report) in joined_records(&inputs) {
-                let want = Shaper::default().enrich(rec.clone());
+                let settings = Settings::default();
+                let want =
+                    Shaper::new(settings.profile, settings.record_limits(0)).enrich(rec.clone());
                 assert_eq!(want.is_some(), is_report || want.is_some());
                 let got = host.call(TAG, 1, 2, &fluent_json(&rec));
                 let Outcome::Record(got) = got else {

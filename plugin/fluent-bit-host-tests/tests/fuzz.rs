@@ -156,8 +156,9 @@ fn no_trap_on_hostile_records() {
 }
 
 #[test]
-fn a_report_past_the_line_bound_leaves_in_parts_without_loss() {
-    // 100,000 lines is the core's bound: one more makes a second part.
+fn a_report_past_the_bounds_leaves_in_parts_under_the_record_bound_without_loss() {
+    // 100,100 lines, 1.6 MB: past the core's 100,000-line bound and far
+    // past the record bound (Loki's 262,144 bytes by default).
     let mut p = Pipeline::new("gopanic_reassemble");
     let t0 = 1_800_000_000_000_000_000i64;
     let mut lines = vec!["fatal error: all goroutines are asleep - deadlock!".to_owned()];
@@ -175,21 +176,38 @@ fn a_report_past_the_line_bound_leaves_in_parts_without_loss() {
         p.record("app", t, &fluent_json(rec.as_object().unwrap()));
     }
     let mut t = t0 + 1_000_000_000;
-    for _ in 0..10 {
-        p.tick(t);
+    let mut quiet = 0;
+    while quiet < 5 {
+        quiet = if p.tick(t) { 0 } else { quiet + 1 };
         t += 500_000_000;
     }
     assert!(p.errors.is_empty(), "{:?}", p.errors);
     let parts: Vec<&Map<String, Value>> = p.out.iter().map(|e| &e.record).collect();
-    assert_eq!(parts.len(), 2, "two parts");
+    for r in &parts {
+        assert!(
+            r.contains_key("go"),
+            "not a report: {:?}",
+            r.get("log")
+                .and_then(Value::as_str)
+                .map(|s| &s[..s.len().min(200)])
+        );
+    }
+    assert!(parts.len() > 6, "{} parts", parts.len());
     let total: u64 = parts
         .iter()
         .map(|r| r["go"]["lines"].as_u64().unwrap())
         .sum();
     assert_eq!(total, lines.len() as u64);
-    assert!(parts.iter().all(|r| r["go"]["truncated"] == true));
-    assert_eq!(parts[0]["go"]["report_id"], parts[1]["go"]["report_id"]);
-    assert_eq!(parts[1]["go"]["class"], "deadlock");
+    let text: Vec<&str> = parts.iter().map(|r| r["log"].as_str().unwrap()).collect();
+    assert_eq!(text.join("\n"), lines.join("\n"));
+    for (i, r) in parts.iter().enumerate() {
+        let bytes = serde_json::to_vec(r).unwrap().len();
+        assert!(bytes <= 262_144, "part {i}: {bytes} bytes");
+        assert_eq!(r["go"]["truncated"], true);
+        assert_eq!(r["go"]["part"], i + 1);
+        assert_eq!(r["go"]["report_id"], parts[0]["go"]["report_id"]);
+        assert_eq!(r["go"]["class"], "deadlock");
+    }
 }
 
 #[test]
@@ -249,4 +267,141 @@ fn interleaved_tags_and_random_heartbeats_conserve_every_line() {
         })
         .sum();
     assert_eq!(lines_out, lines_in, "conservation");
+}
+
+/// Runs records of several containers, interleaved at random, with random
+/// heartbeats, then drains; returns each tag's records (helper members
+/// removed, canonical JSON) in the order they left.
+fn run_interleaved(
+    rng: &mut Rng,
+    streams: Vec<(String, Vec<(i64, Vec<u8>)>)>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut p = Pipeline::new("gopanic_reassemble");
+    let mut streams = streams;
+    for s in &mut streams {
+        s.1.reverse();
+    }
+    let mut now = 0;
+    while streams.iter().any(|s| !s.1.is_empty()) {
+        let k = rng.below(streams.len() as u64) as usize;
+        if let Some((t, rec)) = streams[k].1.pop() {
+            now = now.max(t);
+            p.record(&streams[k].0, t, &rec);
+        }
+        if rng.below(10) == 0 {
+            p.tick(now);
+        }
+    }
+    let mut quiet = 0;
+    while quiet < 30 {
+        now += 500_000_000;
+        quiet = if p.tick(now) { 0 } else { quiet + 1 };
+    }
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(p.loops, 0);
+    let mut by_tag = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for e in p.out {
+        let mut r = e.record;
+        for k in ["gopanic_tag", "gopanic_reemitted", "gopanic_time"] {
+            r.remove(k);
+        }
+        by_tag
+            .entry(e.tag)
+            .or_default()
+            .push(format!("{} {}", e.time_ns, Value::Object(r)));
+    }
+    for v in by_tag.values_mut() {
+        v.sort();
+    }
+    by_tag
+}
+
+/// Lines the host hands over in pieces (CRI `_p: "P"` chunks at random
+/// boundaries, docker 16 KiB chunks without their newline) come out exactly
+/// as the same lines handed over whole.
+#[test]
+fn chunks_at_random_boundaries_merge_into_the_same_records() {
+    let mut rng = Rng(7);
+    let dirs = corpus();
+    for round in 0..4 {
+        let mut whole = Vec::new();
+        let mut chunked = Vec::new();
+        for k in 0..3 {
+            let d = &dirs[rng.below(dirs.len() as u64) as usize];
+            let fmt = if (round + k) % 2 == 0 {
+                Format::Cri
+            } else {
+                Format::Docker
+            };
+            let tag = format!("app.{round}.{k}");
+            let (mut w, mut c) = (Vec::new(), Vec::new());
+            for inp in inputs(d, fmt) {
+                w.push((inp.time_ns, fluent_json(&inp.record)));
+                let log = inp.record["log"].as_str().unwrap().to_owned();
+                let chars: Vec<char> = log.chars().collect();
+                if fmt == Format::Cri && !chars.is_empty() && rng.below(3) == 0 {
+                    // Two to four chunks at random character boundaries.
+                    let mut cuts: Vec<usize> = (0..1 + rng.below(3))
+                        .map(|_| rng.below(chars.len() as u64 + 1) as usize)
+                        .collect();
+                    cuts.sort_unstable();
+                    cuts.push(chars.len());
+                    let mut from = 0;
+                    for (i, &to) in cuts.iter().enumerate() {
+                        let mut r = inp.record.clone();
+                        let last = i + 1 == cuts.len();
+                        r.insert("_p".into(), json!(if last { "F" } else { "P" }));
+                        r.insert(
+                            "log".into(),
+                            json!(chars[from..to].iter().collect::<String>()),
+                        );
+                        c.push((inp.time_ns, fluent_json(&r)));
+                        from = to;
+                    }
+                } else if fmt == Format::Docker && rng.below(3) == 0 {
+                    // Docker cuts at 16 KiB: pad the line so it is cut.
+                    let long =
+                        format!("{}{}", "d".repeat(16_384 + rng.below(20_000) as usize), log);
+                    let mut r = inp.record.clone();
+                    r.insert("log".into(), json!(long));
+                    w.pop();
+                    w.push((inp.time_ns, fluent_json(&r)));
+                    let bytes = long.as_bytes();
+                    for piece in bytes.chunks(16_384) {
+                        let mut r = inp.record.clone();
+                        let text = String::from_utf8(piece.to_vec()).unwrap();
+                        r.insert("log".into(), json!(text));
+                        c.push((inp.time_ns, fluent_json(&r)));
+                    }
+                } else {
+                    c.push((inp.time_ns, fluent_json(&inp.record)));
+                }
+            }
+            whole.push((tag.clone(), w));
+            chunked.push((tag, c));
+        }
+        let count =
+            |v: &Vec<(String, Vec<(i64, Vec<u8>)>)>| v.iter().map(|s| s.1.len()).sum::<usize>();
+        assert!(
+            count(&chunked) > count(&whole) + 10,
+            "round {round}: lines were cut"
+        );
+        let a = run_interleaved(&mut Rng(round + 1), whole);
+        let b = run_interleaved(&mut Rng(round + 1), chunked);
+        assert_eq!(a.len(), b.len(), "round {round}: tags");
+        for (tag, recs) in &a {
+            let other = &b[tag];
+            assert_eq!(recs.len(), other.len(), "round {round} {tag}: record count");
+            for (x, y) in recs.iter().zip(other) {
+                let (tx, jx) = x.split_once(' ').unwrap();
+                let (ty, jy) = y.split_once(' ').unwrap();
+                assert_eq!(tx, ty, "round {round} {tag}: time");
+                let (vx, vy): (Value, Value) = (
+                    serde_json::from_str(jx).unwrap(),
+                    serde_json::from_str(jy).unwrap(),
+                );
+                assert!(vx == vy, "round {round} {tag}: {jx:.300} != {jy:.300}");
+            }
+        }
+    }
 }

@@ -341,12 +341,12 @@ impl<'a> Record<'a> {
         self.text.get(m.key.clone()).unwrap_or_default()
     }
 
-    /// The raw value of the last member named `key` (a JSON parser keeps the
-    /// last of duplicate keys).
+    /// The raw value of the first member named `key`: the member the fast
+    /// path reads, so that both readings agree on a record with duplicate
+    /// keys.
     pub fn get(&self, key: &str) -> Option<&'a [u8]> {
         self.members
             .iter()
-            .rev()
             .find(|m| self.key(m) == key.as_bytes())
             .and_then(|m| self.text.get(m.value.clone()))
     }
@@ -365,6 +365,17 @@ impl<'a> Record<'a> {
     /// object open: the caller appends its own members with [`Self::close`]
     /// semantics (a leading comma when something precedes).
     pub fn write_open(&self, out: &mut Vec<u8>, skip: &[&str]) {
+        self.write_open_renamed(out, skip, None);
+    }
+
+    /// [`Self::write_open`], with the member named `rename.0` written under
+    /// the name `rename.1`.
+    pub fn write_open_renamed(
+        &self,
+        out: &mut Vec<u8>,
+        skip: &[&str],
+        rename: Option<(&str, &str)>,
+    ) {
         out.push(b'{');
         let mut first = true;
         for m in &self.members {
@@ -377,7 +388,10 @@ impl<'a> Record<'a> {
             }
             first = false;
             out.push(b'"');
-            out.extend_from_slice(key);
+            match rename {
+                Some((from, to)) if from.as_bytes() == key => out.extend_from_slice(to.as_bytes()),
+                _ => out.extend_from_slice(key),
+            }
             out.extend_from_slice(b"\":");
             out.extend_from_slice(self.text.get(m.value.clone()).unwrap_or(b"null"));
         }

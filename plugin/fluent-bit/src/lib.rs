@@ -20,12 +20,15 @@
 #[cfg(target_arch = "wasm32")]
 mod abi;
 pub mod enrich;
+mod hash;
 pub mod json;
 pub mod quick;
 pub mod reassemble;
+pub mod settings;
 pub mod time;
 
 use reassemble::Filter;
+use settings::Settings;
 
 /// What a filter function does with the record it was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +71,8 @@ pub const NULL_RECORD: &str = "record not available: the host could not copy it 
 #[derive(Default)]
 pub struct Module {
     out: Vec<u8>,
+    /// `gopanic_enrich`'s settings, from heartbeats that pass through it.
+    enrich_settings: Settings,
     filter: Option<Filter>,
     /// Lines lost by a reset after a trap, to report at the next call.
     lost: Option<usize>,
@@ -115,7 +120,13 @@ impl Module {
         let now = i64::from(time_sec) * 1_000_000_000 + i64::from(time_nsec);
         let verdict = match function {
             Function::Passthrough => Verdict::Unchanged,
-            Function::Enrich => enrich::enrich(record, &mut self.out),
+            Function::Enrich => match heartbeat_settings(record) {
+                Some(settings) => {
+                    self.enrich_settings = settings;
+                    Verdict::Drop
+                }
+                None => enrich::enrich(record, &self.enrich_settings, &mut self.out),
+            },
             Function::Reassemble => {
                 let filter = self.filter.get_or_insert_with(Filter::default);
                 if let Some(lost) = self.lost.take() {
@@ -138,4 +149,19 @@ impl Module {
         self.out.push(0);
         Reply::Own(&self.out)
     }
+}
+
+/// The settings of a heartbeat record (`gopanic_tick: true`, no text),
+/// over the defaults; `None` for any other record. Members with a wrong
+/// value keep their defaults (`gopanic_reassemble` reports them).
+fn heartbeat_settings(record: &[u8]) -> Option<Settings> {
+    // Cheap rejection: a heartbeat starts with its marker.
+    if !record.starts_with(b"{\"gopanic_tick\"") {
+        return None;
+    }
+    let rec = json::Record::parse(record)?;
+    if !rec.is_true(reassemble::TICK) || rec.get("log").is_some() || rec.get("message").is_some() {
+        return None;
+    }
+    Some(Settings::from_heartbeat(&rec, &Settings::default()).0)
 }

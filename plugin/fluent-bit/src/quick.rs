@@ -108,7 +108,10 @@ fn scan_string(b: &[u8], mut i: usize, lines: bool) -> Option<Scan> {
         i += 2;
         if lines && escaped == Some(b'n') {
             newlines = true;
-            if b.get(i).copied().is_some_and(|c| may_open_with(c) || c == b'\\') {
+            if b.get(i)
+                .copied()
+                .is_some_and(|c| may_open_with(c) || c == b'\\')
+            {
                 may_open = true;
             }
         }
@@ -180,7 +183,13 @@ impl<const N: usize> Needle<N> {
             if last == last_pat && hay.get(i..i + N) == Some(&self.pat[..]) {
                 return true;
             }
-            i += usize::from(self.skip.get(usize::from(last)).copied().unwrap_or(1).max(1));
+            i += usize::from(
+                self.skip
+                    .get(usize::from(last))
+                    .copied()
+                    .unwrap_or(1)
+                    .max(1),
+            );
         }
         false
     }
@@ -285,19 +294,228 @@ pub fn locate_log(b: &[u8], markers: bool, all_lines: bool) -> Option<(Range<usi
         if markers && name.starts_with(b"gopanic_") {
             return None;
         }
-        if at_string {
-            i = string_end(b, i + 1)?;
-        } else {
-            let mut p = Parser { b, i };
-            p.value()?;
-            i = p.i;
-        }
+        // The end of the object (or an error): no `log` to take.
+        i = next_member(b, i, at_string)?;
+    }
+}
+
+/// Skips the member value at `i` (a string when `at_string`) and the comma
+/// after it; `None` at the end of the object or on an error.
+#[inline(always)]
+fn next_member(b: &[u8], i: usize, at_string: bool) -> Option<usize> {
+    let i = if at_string {
+        string_end(b, i + 1)?
+    } else {
+        let mut p = Parser { b, i };
+        p.value()?;
+        p.i
+    };
+    let i = skip_ws(b, i);
+    (b.get(i) == Some(&b',')).then_some(i + 1)
+}
+
+/// Docker's json-file driver cuts a line into chunks of this many bytes;
+/// only the last keeps the line's `\n`. A record without the newline but
+/// shorter than this is a whole line (of a writer that strips newlines, or
+/// the end of a stream), never a chunk.
+pub const DOCKER_CHUNK: usize = 16 * 1024;
+
+/// What `gopanic_reassemble`'s fast path learns of a one-line record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glance {
+    /// Where the `log` member's key starts (its opening quote), for hosts
+    /// that rename it.
+    pub key_at: usize,
+    /// The text may open a report: decode it and ask the grammar. `false`
+    /// is certain.
+    pub may_open: bool,
+    /// The raw `stream` value (quotes included) when it precedes `log`, as
+    /// in records of Fluent Bit's `cri` parser.
+    pub stream: Option<Range<usize>>,
+    /// The record is a whole line: a CRI record (`_p` or `logtag` before
+    /// `log`) marked `F`, or a text ending with `\n` (docker) or shorter
+    /// than a docker chunk. `false` means the line may be a chunk still to
+    /// be merged.
+    pub whole: bool,
+}
+
+/// Reads as little of a record as the fast path needs: the members before
+/// the first top-level `log` (short scalars in Fluent Bit's records) and
+/// the first bytes of its text; the text is scanned to its end only when
+/// no CRI tag said whether the line is whole. `None`: read the record in
+/// full (no `log` string, a key with escapes, not an object). The record
+/// is not validated: a full reading returns an invalid one unchanged too.
+///
+/// The full reading takes the same member (the first `log`), so the fast
+/// path and the full reading agree on every record.
+pub fn glance(b: &[u8]) -> Option<Glance> {
+    if b.first() != Some(&b'{') {
+        return None;
+    }
+    let mut i = 1;
+    let mut stream = None;
+    // Some(true): a CRI tag said F; Some(false): P.
+    let mut cri_whole: Option<bool> = None;
+    loop {
         i = skip_ws(b, i);
-        if b.get(i) != Some(&b',') {
-            // The end of the object (or an error): no `log` to take.
+        if b.get(i) != Some(&b'"') {
             return None;
         }
-        i += 1;
+        let key_at = i;
+        let key = i + 1;
+        i = next_special(b, key);
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let name = b.get(key..i)?;
+        i = skip_ws(b, i + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let at_string = b.get(i) == Some(&b'"');
+        match name {
+            b"log" if at_string => {
+                let whole = match cri_whole {
+                    Some(whole) => whole,
+                    None => {
+                        let end = string_end(b, i + 1)?;
+                        let raw = b.get(i + 1..end - 1)?;
+                        // Escapes only lengthen the raw text: shorter than
+                        // a docker chunk, the text is too.
+                        raw.len() < DOCKER_CHUNK || ends_with_newline(raw)
+                    }
+                };
+                return Some(Glance {
+                    key_at,
+                    may_open: text_may_open(b.get(i + 1..)?),
+                    stream,
+                    whole,
+                });
+            }
+            b"log" => return None,
+            b"_p" | b"logtag" if at_string => cri_whole = Some(b.get(i + 1) != Some(&b'P')),
+            _ => {}
+        }
+        if at_string && name == b"stream" {
+            stream = Some(i..string_end(b, i + 1)?);
+        }
+        i = next_member(b, i, at_string)?;
+    }
+}
+
+/// Whether a raw string's text (without its closing quote) ends with a
+/// `\n` escape: an odd run of backslashes before the final `n`.
+fn ends_with_newline(raw: &[u8]) -> bool {
+    let Some(before) = raw.strip_suffix(b"n") else {
+        return false;
+    };
+    before.iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
+}
+
+/// The prefixes of the lines `gopanic::grammar::may_start_report` accepts
+/// other than an `http: panic serving` line, by first byte.
+fn start_prefix(first: u8) -> Option<&'static [u8]> {
+    Some(match first {
+        b'p' => b"panic: ",
+        b'f' => b"fatal error: ",
+        b'r' => b"runtime: ",
+        b'u' => b"unexpected fault address ",
+        b'g' => b"goroutine ",
+        b'S' => b"SIG",
+        b'=' => b"==================",
+        _ => return None,
+    })
+}
+
+/// Whether `rest` (at a backslash) is `\n` or `\r\n` closing the string.
+fn at_line_end(rest: &[u8]) -> bool {
+    matches!(
+        rest,
+        [b'\\', b'n', b'"', ..] | [b'\\', b'r', b'\\', b'n', b'"', ..]
+    )
+}
+
+/// Whether the text of a raw JSON string (`text` starts after the opening
+/// quote) may open a report, from its first bytes: a report's first line
+/// prefix, or the log-prefix tokens of an `http: panic serving` line.
+/// Certain when `false`; an escape where it matters gives `true`.
+pub fn text_may_open(text: &[u8]) -> bool {
+    let Some(&first) = text.first() else {
+        return false;
+    };
+    match first {
+        // Indented and blank lines never open a report (the grammar reads
+        // them before anything else); a JSON log line cannot carry an
+        // `http: panic serving` log prefix (its first token holds `{`).
+        b' ' | b'{' | b'"' => return false,
+        // `\t`: a tab-indented line; any other escape could spell a start.
+        b'\\' => return text.get(1) != Some(&b't'),
+        _ => {}
+    }
+    if let Some(prefix) = start_prefix(first) {
+        for (k, &want) in prefix.iter().enumerate() {
+            match text.get(k) {
+                Some(&c) if c == want => {}
+                // An escape could spell the byte; a string ending is no start.
+                Some(b'\\') => return true,
+                _ => return http_tokens_may_open(text),
+            }
+        }
+        return true;
+    }
+    http_tokens_may_open(text)
+}
+
+/// Whether the text may be `[log prefix ]http: panic serving …`: walks the
+/// space-separated tokens from the start while each is a token the grammar
+/// allows before the phrase (date/time characters only, or ending with
+/// `:` and free of `"{}=`), and answers `true` as soon as `http: ` starts
+/// at some byte of the walk. Stops at the first token that cannot belong
+/// to such a prefix: the grammar takes the phrase's first occurrence, and
+/// every token before it must be allowed. Escapes answer `true` (they
+/// could spell anything).
+fn http_tokens_may_open(text: &[u8]) -> bool {
+    const MARK: &[u8] = b"http: ";
+    let mut i = 0;
+    loop {
+        // One token: [i, end).
+        let mut date_time = true;
+        let mut bad = false;
+        let mut last = 0u8;
+        let mut j = i;
+        loop {
+            let Some(&c) = text.get(j) else {
+                // The string has no closing quote: not a line to judge.
+                return false;
+            };
+            match c {
+                b'"' | b' ' => break,
+                // A tab is a token byte like any other.
+                b'\\' if text.get(j + 1) == Some(&b't') => {
+                    date_time = false;
+                    j += 2;
+                    last = b'\t';
+                    continue;
+                }
+                // Docker's trailing newline ends the line.
+                b'\\' if at_line_end(text.get(j..).unwrap_or_default()) => break,
+                b'\\' => return true,
+                b'h' if text.get(j..j + MARK.len()) == Some(MARK) => return true,
+                b'{' | b'}' | b'=' => bad = true,
+                b'0'..=b'9' | b'/' | b':' | b'.' | b'-' => {}
+                _ => date_time = false,
+            }
+            last = c;
+            j += 1;
+        }
+        let allowed = j == i || date_time || (last == b':' && !bad);
+        if !allowed || text.get(j) != Some(&b' ') {
+            // The line ended, or a token no log prefix has: the grammar
+            // would stop here too.
+            return false;
+        }
+        i = j + 1;
     }
 }
 
@@ -312,33 +530,35 @@ mod tests {
             .into_bytes()
     }
 
+    /// Lines that start reports, or nearly, or look like them.
+    const LINES: &[&str] = &[
+        "panic: boom",
+        "fatal error: all goroutines are asleep - deadlock!",
+        "runtime: out of memory",
+        "unexpected fault address 0x1",
+        "goroutine 1 [running]:",
+        "SIGQUIT: quit",
+        "==================",
+        "http: panic serving 1.2.3.4:5: x",
+        "2026/11/27 05:20:58 http: panic serving 1.2.3.4:5: x",
+        "server: http: panic serving 1.2.3.4:5: x",
+        "[srv]: http: panic serving 1.2.3.4:5: x",
+        "{\"msg\":\"saw http: panic serving 1.2.3.4:5: x\"}",
+        "{\"level\":\"info\"}",
+        "GET / 200",
+        "plain words",
+        "",
+        "\tat x",
+        " indented",
+        "10.0.0.1 - - GET",
+    ];
+
     /// Lines whose first bytes are certain must agree with the grammar:
     /// whenever it may start a report, the fast path must say "maybe".
     #[test]
     fn never_misses_what_the_grammar_may_start() {
-        let lines = [
-            "panic: boom",
-            "fatal error: all goroutines are asleep - deadlock!",
-            "runtime: out of memory",
-            "unexpected fault address 0x1",
-            "goroutine 1 [running]:",
-            "SIGQUIT: quit",
-            "==================",
-            "http: panic serving 1.2.3.4:5: x",
-            "2026/11/27 05:20:58 http: panic serving 1.2.3.4:5: x",
-            "server: http: panic serving 1.2.3.4:5: x",
-            "[srv]: http: panic serving 1.2.3.4:5: x",
-            "{\"msg\":\"saw http: panic serving 1.2.3.4:5: x\"}",
-            "{\"level\":\"info\"}",
-            "GET / 200",
-            "plain words",
-            "",
-            "\tat x",
-            " indented",
-            "10.0.0.1 - - GET",
-        ];
-        for l in lines {
-            for text in [l.to_owned(), format!("{l}\n"), format!("{l}\r\n")] {
+        for l in LINES {
+            for text in [l.to_string(), format!("{l}\n"), format!("{l}\r\n")] {
                 let r = rec(&text);
                 let (range, maybe) = locate_log(&r, true, false).unwrap();
                 let raw: String = serde_json::from_slice(&r[range]).unwrap();
@@ -375,7 +595,11 @@ mod tests {
             b"",
             br#"{"log":"x"#,
         ] {
-            assert!(locate_log(r, true, false).is_none(), "{}", String::from_utf8_lossy(r));
+            assert!(
+                locate_log(r, true, false).is_none(),
+                "{}",
+                String::from_utf8_lossy(r)
+            );
         }
         // Nested `log` keys before the member are skipped; a later nested
         // one sends the record to a full reading (it cannot tell).
@@ -391,10 +615,110 @@ mod tests {
         for pad in 0..20 {
             let r = format!("{{\"log\":\"x\",\"{}\":1,\"log\":\"y\"}}", "a".repeat(pad));
             assert!(locate_log(r.as_bytes(), true, false).is_none(), "{r}");
-            let r = format!("{{\"log\":\"x\",\"{}\":1,\"gopanic_tick\":true}}", "a".repeat(pad));
+            let r = format!(
+                "{{\"log\":\"x\",\"{}\":1,\"gopanic_tick\":true}}",
+                "a".repeat(pad)
+            );
             assert!(locate_log(r.as_bytes(), true, false).is_none(), "{r}");
             let r = format!("{{\"log\":\"x\",\"{}g\":\"k\"}}", "a".repeat(pad));
             assert!(locate_log(r.as_bytes(), true, false).is_some(), "{r}");
+        }
+    }
+
+    /// The reassemble fast path against the grammar: whenever the grammar
+    /// may start a report on a line, `glance` must say "maybe", whatever
+    /// the members around `log`.
+    #[test]
+    fn glance_never_misses_what_the_grammar_may_start() {
+        let more = [
+            "runtime stack:",
+            "SIGSEGV: segmentation violation",
+            "2026/11/27 05:20:58.123456 server.go:12: http: panic serving 1.2.3.4:5: x",
+            "server:http: panic serving 1.2.3.4:5: x",
+            "a:  http: panic serving 1.2.3.4:5: x",
+            "x\tb: http: panic serving 1.2.3.4:5: x",
+            "pan",
+            "panic:",
+            "goroutine",
+            "fatal",
+            "2026/11/27 05:20:58 hello",
+            "SIG",
+            "=====",
+            "café: http: panic serving a: b",
+            "\u{1}: http: panic serving a: b",
+            "p\"q: http: panic serving a: b",
+        ];
+        let mut n = 0;
+        for head in LINES.iter().chain(&more) {
+            for text in [head.to_string(), format!("{head}\n"), format!("{head}\r\n")] {
+                let line = text.trim_end_matches(['\n', '\r']);
+                let log = serde_json::Value::from(text.as_str()).to_string();
+                for rec in [
+                    format!(
+                        r#"{{"time":"t","stream":"stderr","_p":"F","log":{log},"k":{{"log":"x"}}}}"#
+                    ),
+                    format!(r#"{{"log":{log},"stream":"stderr","time":"t"}}"#),
+                    format!(r#"{{"a":[1,{{"b":"log"}}],"log":{log}}}"#),
+                ] {
+                    let g = glance(rec.as_bytes()).unwrap();
+                    if may_start_report(line) {
+                        n += 1;
+                        assert!(g.may_open, "{rec}");
+                    }
+                }
+            }
+        }
+        assert!(n > 40, "{n}");
+        // Ordinary lines are decided without a full reading.
+        for text in [
+            "GET / 200",
+            "{\"level\":\"info\"}",
+            "2026/11/27 05:20:58 hello",
+            "\tat x",
+        ] {
+            let log = serde_json::Value::from(format!("{text}\n")).to_string();
+            let g =
+                glance(format!(r#"{{"log":{log},"stream":"s","time":"t"}}"#).as_bytes()).unwrap();
+            assert!(!g.may_open && g.whole, "{text}");
+        }
+    }
+
+    #[test]
+    fn glance_reads_cri_and_docker_partials_and_streams() {
+        let g = glance(br#"{"time":"t","stream":"stdout","_p":"P","log":"x"}"#).unwrap();
+        assert!(!g.whole);
+        assert_eq!(g.stream, Some(21..29));
+        let g = glance(br#"{"time":"t","stream":"stdout","logtag":"F","log":"x"}"#).unwrap();
+        assert!(g.whole);
+        assert!(
+            glance(br#"{"log":"short","stream":"stdout"}"#)
+                .unwrap()
+                .whole
+        );
+        let chunk = format!(
+            r#"{{"log":"{}","stream":"stdout"}}"#,
+            "a".repeat(DOCKER_CHUNK)
+        );
+        assert!(!glance(chunk.as_bytes()).unwrap().whole);
+        assert!(
+            glance(br#"{"log":"whole\n","stream":"stdout"}"#)
+                .unwrap()
+                .whole
+        );
+        let back = format!(
+            r#"{{"log":"{}\\n","stream":"stdout"}}"#,
+            "a".repeat(DOCKER_CHUNK)
+        );
+        assert!(!glance(back.as_bytes()).unwrap().whole);
+        assert_eq!(glance(br#"{"log":"x"}"#).unwrap().key_at, 1);
+        for r in [
+            &br#"{"log":1}"#[..],
+            br#"{"a":1}"#,
+            b"[1]",
+            b"",
+            br#"{"l\u006fg":"x"}"#,
+        ] {
+            assert!(glance(r).is_none(), "{}", String::from_utf8_lossy(r));
         }
     }
 }

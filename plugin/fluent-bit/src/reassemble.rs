@@ -3,32 +3,37 @@
 //! The host gives one record in and takes at most one out, has no timer and
 //! no shutdown hook. So:
 //! - an ordinary line leaves at once, unchanged;
+//! - a chunk of a line the host left partial (CRI `_p: "P"`, a docker `log`
+//!   without its trailing `\n`) is absorbed until the rest of the line
+//!   arrives, and the merged line is read as one;
 //! - a line the core keeps (inside a report, or held while the grammar
 //!   decides) is absorbed: the filter returns "" and Fluent Bit drops it;
 //! - everything the core lets out that is not the current record (finished
 //!   reports, held lines released, foreign lines) goes into a queue;
 //! - a heartbeat record (`gopanic_tick: true`, from a `dummy` input matched
-//!   by the same filter) closes idle reports and takes the oldest queued
-//!   record out in its place. That record names its original tag in
-//!   `gopanic_tag` (for `rewrite_tag`), its first line's time in
-//!   `gopanic_time` (for a `parser` filter) and carries
+//!   by the same filter) carries the settings, closes idle reports and
+//!   takes the oldest queued record out in its place. That record names its
+//!   original tag in `gopanic_tag` (for `rewrite_tag`), its first line's
+//!   time in `gopanic_time` (for a `parser` filter) and carries
 //!   `gopanic_reemitted: true`, so that when it comes back through this
 //!   filter under its original tag it passes unchanged.
 //!
-//! Streams are keyed by tag and the record's `stream` field; each holds its
-//! own core [`Reassembler`], so that one stream's report can be closed on its
-//! own at a bound.
+//! Streams are keyed by tag and the record's `stream` field, all in one core
+//! [`Reassembler`]; the filter adds what the host needs around it: partial
+//! chunks, each stream's clock (from heartbeats), the memory bound and the
+//! queue.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
-use gopanic::grammar::may_start_report;
-use gopanic::reassembler::{Config, Line, Output, Reassembler, Split};
-use gopanic::record::Shaper;
+use gopanic::reassembler::{Line, Output, Reassembler, Report, Split};
+use gopanic::record::{Profile, Shaper};
 use gopanic::time::parse_rfc3339_nanos;
 
 use crate::Verdict;
-use crate::quick::locate_log;
-use crate::json::{Record, decode_string, write_key, write_string};
+use crate::hash::FxMap;
+use crate::json::{Record, write_key, write_string};
+use crate::quick::{DOCKER_CHUNK, glance};
+use crate::settings::Settings;
 use crate::time::rfc3339_nanos;
 
 /// Marks a record re-emitted by this filter; it then passes unchanged.
@@ -50,35 +55,8 @@ pub const OVERFLOW: &str = "gopanic_overflow";
 /// rewritten.
 const OWN_KEYS: &[&str] = &[REEMITTED, TAG, TIME, CLOSED, OVERFLOW];
 
-/// Bounds on everything the filter holds.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// The core's bounds: idle timeouts, report size (split into parts
-    /// past it), lines in a report, interleaved lines. `max_open_streams`
-    /// bounds the streams holding an open report.
-    pub core: Config,
-    /// Bytes held in open reports (record and text of every kept line)
-    /// across all streams; past it, the stream holding the most is closed.
-    pub max_held_bytes: usize,
-    /// Records waiting for a heartbeat.
-    pub max_queue_records: usize,
-    /// Bytes waiting for a heartbeat.
-    pub max_queue_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            core: Config {
-                max_open_streams: 1024,
-                ..Config::default()
-            },
-            max_held_bytes: 128 << 20,
-            max_queue_records: 8192,
-            max_queue_bytes: 64 << 20,
-        }
-    }
-}
+/// A stream: the tag, a NUL, the record's `stream` value.
+type Key = Box<[u8]>;
 
 /// A line as the core holds it: its text and where its record is kept.
 struct Held {
@@ -100,18 +78,40 @@ struct Kept {
     message: bool,
 }
 
+/// How a record marks a line the host may have left partial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// A CRI record: `_p` (Fluent Bit's `cri` multiline parser) or `logtag`
+    /// (its classic `cri` parser), `P` for a partial chunk.
+    Cri(&'static str),
+    /// A docker json-file record (`stream` and `time`, no CRI tag): a
+    /// `log` of a whole chunk (16 KiB) without its trailing `\n` is a
+    /// partial chunk.
+    Docker,
+    /// Anything else: every record is a whole line.
+    Plain,
+}
+
+/// A line still arriving in chunks: the first chunk's record and time, the
+/// text so far.
+struct Partial {
+    raw: Box<[u8]>,
+    time: i64,
+    message: bool,
+    shape: Shape,
+    text: String,
+}
+
+/// The filter's own state of a stream that holds something: an open report
+/// in the core, or a partial line.
 struct Stream {
-    r: Reassembler<(), Held>,
     /// Input time of the stream's latest line.
     last_time: i64,
     /// Host time of the first heartbeat after that line.
     first_beat: Option<i64>,
-    /// Arrival order of the latest line, for eviction.
-    last_arrival: u64,
-    /// Bytes held (records and texts of kept lines).
+    /// Bytes held (records and texts of kept lines, the partial line).
     bytes: usize,
-    /// The core's id of the report being split, and the filter's id for it.
-    split: Option<(u64, u64)>,
+    partial: Option<Partial>,
 }
 
 struct Queued {
@@ -126,61 +126,77 @@ pub struct Stats {
     pub lines_in: u64,
     pub heartbeats: u64,
     pub passed: u64,
+    /// Records decided by the fast path (a subset of `passed`).
+    pub passed_quickly: u64,
     pub absorbed: u64,
     pub queued: u64,
     pub reports: u64,
     pub overflows: u64,
     pub stream_evictions: u64,
     pub memory_closes: u64,
+    /// Partial chunks merged into the line they belong to.
+    pub chunks_merged: u64,
+    /// Lines longer than the line cap, left in pieces.
+    pub lines_cut: u64,
+    /// Heartbeats whose settings differed from the previous ones.
+    pub settings_applied: u64,
 }
 
-/// The current record while its outputs are sorted.
-struct Current<'a> {
-    id: u64,
-    raw: &'a [u8],
-    time: i64,
-    message: bool,
-    /// It left as an ordinary line: it is the call's return.
-    left_alone: bool,
-    /// It left inside a report (queued).
-    left_in_report: bool,
-}
-
+/// The filter; see the module docs.
 pub struct Filter {
-    limits: Limits,
-    streams: HashMap<String, Stream>,
-    kept: HashMap<u64, Kept>,
+    /// The settings the filter was made with; a heartbeat overrides them
+    /// member by member.
+    initial: Settings,
+    settings: Settings,
+    core: Reassembler<Key, Held>,
+    streams: FxMap<Key, Stream>,
+    /// Streams held per tag, for the fast path when a record names its
+    /// stream only after `log` (docker).
+    tags: FxMap<Box<[u8]>, usize>,
+    kept: FxMap<u64, Kept>,
     queue: VecDeque<Queued>,
     queue_bytes: usize,
     held_bytes: usize,
     next_id: u64,
-    next_split: u64,
+    /// Mixed into report ids so that they differ across restarts and nodes.
+    salt: u64,
     shaper: Shaper,
-    key: String,
+    /// The last heartbeat record, to apply settings only when they change.
+    heartbeat: Vec<u8>,
+    /// Reused to build stream keys.
+    scratch: Vec<u8>,
     stats: Stats,
 }
 
 impl Default for Filter {
     fn default() -> Self {
-        Filter::new(Limits::default())
+        Filter::new(Settings::default())
     }
 }
 
 impl Filter {
-    pub fn new(limits: Limits) -> Self {
+    pub fn new(settings: Settings) -> Self {
         Filter {
-            limits,
-            streams: HashMap::new(),
-            kept: HashMap::new(),
+            core: Reassembler::new(settings.core()),
+            shaper: Shaper::new(settings.profile, settings.record_limits(0)),
+            initial: settings.clone(),
+            settings,
+            streams: FxMap::default(),
+            tags: FxMap::default(),
+            kept: FxMap::default(),
             queue: VecDeque::new(),
             queue_bytes: 0,
             held_bytes: 0,
             next_id: 0,
-            next_split: 0,
-            shaper: Shaper::default(),
-            key: String::new(),
+            salt: 0,
+            heartbeat: Vec::new(),
+            scratch: Vec::new(),
             stats: Stats::default(),
         }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     pub fn stats(&self) -> Stats {
@@ -191,6 +207,7 @@ impl Filter {
         self.queue.len()
     }
 
+    /// Streams holding an open report or a partial line.
     pub fn open_streams(&self) -> usize {
         self.streams.len()
     }
@@ -219,13 +236,57 @@ impl Filter {
     /// the verdict is [`Verdict::Emit`].
     pub fn process(&mut self, tag: &[u8], now: i64, record: &[u8], out: &mut Vec<u8>) -> Verdict {
         self.stats.records_in += 1;
-        if self.streams.is_empty() && !self.over_queue_bound() && passes_quickly(record) {
-            // No stream holds a report, the line cannot start one and the
-            // queue has room: what the full reading below would conclude.
+        if let Some(key_at) = self.passes_quickly(tag, record) {
             self.stats.lines_in += 1;
             self.stats.passed += 1;
+            self.stats.passed_quickly += 1;
+            if self.settings.profile == Profile::Ecs {
+                rename_log(record, key_at, out);
+                return Verdict::Emit;
+            }
             return Verdict::Unchanged;
         }
+        self.process_in_full(tag, now, record, out)
+    }
+
+    /// Whether the record is certainly an ordinary whole line of a stream
+    /// that holds nothing, read as little as possible: what the full reading
+    /// would conclude. Returns where its `log` key starts.
+    fn passes_quickly(&mut self, tag: &[u8], record: &[u8]) -> Option<usize> {
+        if record.len() > self.settings.line_cap() || self.over_queue_bound() {
+            return None;
+        }
+        let g = glance(record)?;
+        if g.may_open || !g.whole {
+            return None;
+        }
+        if self.streams.is_empty() {
+            return Some(g.key_at);
+        }
+        let idle = match g.stream {
+            Some(r) => {
+                let name = record.get(r.start + 1..r.end.checked_sub(1)?)?;
+                if name.contains(&b'\\') {
+                    return None;
+                }
+                self.scratch.clear();
+                self.scratch.extend_from_slice(tag);
+                self.scratch.push(0);
+                self.scratch.extend_from_slice(name);
+                !self.streams.contains_key(self.scratch.as_slice())
+            }
+            None => !self.tags.contains_key(tag),
+        };
+        idle.then_some(g.key_at)
+    }
+
+    fn process_in_full(
+        &mut self,
+        tag: &[u8],
+        now: i64,
+        record: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Verdict {
         let Some(rec) = Record::parse(record) else {
             self.stats.passed += 1;
             return Verdict::Unchanged;
@@ -234,111 +295,177 @@ impl Filter {
             self.stats.passed += 1;
             return Verdict::Unchanged;
         }
-        if rec.is_true(TICK) {
-            return self.heartbeat(now, out);
-        }
-        let (message, text) = match rec.get_str("log") {
-            Some(t) => (false, t),
-            None => match rec.get_str("message") {
-                Some(t) => (true, t),
-                None => {
-                    self.stats.passed += 1;
-                    return Verdict::Unchanged;
-                }
-            },
-        };
-        // Docker's `log` ends with the line's newline; the core reads lines.
-        let text = match text.strip_suffix('\n') {
-            Some(t) => t.strip_suffix('\r').unwrap_or(t).to_owned(),
-            None => text,
+        let Some((message, text)) = text_of(&rec) else {
+            if rec.is_true(TICK) {
+                return self.heartbeat(now, record, &rec, out);
+            }
+            self.stats.passed += 1;
+            return Verdict::Unchanged;
         };
         self.stats.lines_in += 1;
+        if self.salt == 0 {
+            self.salt = now.unsigned_abs().wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        }
         let time = rec
             .get_str("time")
             .and_then(|t| parse_rfc3339_nanos(&t))
             .unwrap_or(now);
-        let tag = String::from_utf8_lossy(tag);
-        self.key.clear();
-        self.key.push_str(&tag);
-        self.key.push('\0');
-        self.key
-            .push_str(&rec.get_str("stream").unwrap_or_default());
-
-        self.next_id += 1;
-        let id = self.next_id;
-        let text_len = text.len();
-        let mut outputs = Vec::new();
-        let (mut stream, existed) = match self.streams.remove(self.key.as_str()) {
-            Some(s) => (s, true),
-            None => (
-                Stream {
-                    r: Reassembler::new(self.limits.core.clone()),
-                    last_time: time,
-                    first_beat: None,
-                    last_arrival: id,
-                    bytes: 0,
-                    split: None,
-                },
-                false,
-            ),
+        let tag = String::from_utf8_lossy(tag).into_owned();
+        let key = stream_key(&tag, &rec.get_str("stream").unwrap_or_default());
+        let shape = shape_of(&rec, message);
+        let partial = match shape {
+            Shape::Cri(member) => rec.get_str(member).as_deref() == Some("P"),
+            Shape::Docker => !text.ends_with('\n') && text.len() >= DOCKER_CHUNK,
+            Shape::Plain => false,
         };
-        stream.r.push(&(), Held { text, id }, time, &mut outputs);
-        stream.last_time = time;
-        stream.first_beat = None;
-        stream.last_arrival = id;
-        let mut cur = Current {
-            id,
-            raw: record,
-            time,
-            message,
-            left_alone: false,
-            left_in_report: false,
+        let pending = self.streams.get(&key).is_some_and(|s| s.partial.is_some());
+        let (raw, text, time, merged) = if partial || pending {
+            let chunk = Partial {
+                raw: record.into(),
+                time,
+                message,
+                shape,
+                text,
+            };
+            match self.merge(&key, chunk, partial) {
+                Some(line) => (line.raw, line.text, line.time, true),
+                None => {
+                    self.stats.absorbed += 1;
+                    return self.end_call(&tag, &key, None, out);
+                }
+            }
+        } else {
+            (Box::from(record), text, time, false)
         };
-        self.sort(&tag, &mut stream, outputs, Some(&mut cur), None);
-        let own = cur.left_alone;
-        if !own && !cur.left_in_report {
-            // Kept by the core: remember its record for when it leaves.
-            let bytes = record.len() + text_len;
-            stream.bytes += bytes;
-            self.held_bytes += bytes;
-            self.kept.insert(
-                id,
-                Kept {
-                    raw: record.into(),
+        let text = strip_newline(text);
+        self.touch(&key, time);
+        let cap = self.settings.line_cap();
+        if text.len() > cap {
+            // Too long for one record: the line leaves in pieces, through
+            // the queue, each a record of its own.
+            self.stats.lines_cut += 1;
+            self.stats.absorbed += 1;
+            for piece in pieces(&text, cap) {
+                let piece_raw = with_text(&raw, piece, shape);
+                self.push_line(
+                    &key,
+                    piece_raw.into(),
+                    piece.to_owned(),
                     time,
                     message,
-                },
-            );
-        }
-        if own {
-            self.stats.passed += 1;
-        } else {
-            self.stats.absorbed += 1;
-        }
-        if stream.r.open_reports() > 0 {
-            if !existed && self.streams.len() >= self.limits.core.max_open_streams {
-                self.evict_oldest();
+                    false,
+                );
             }
-            self.streams.insert(self.key.clone(), stream);
+            return self.end_call(&tag, &key, None, out);
         }
-        self.bound_memory();
+        match self.push_line(&key, raw, text, time, message, true) {
+            Some(own) => {
+                self.stats.passed += 1;
+                let own = Own {
+                    raw: own.raw,
+                    rewrite: merged || self.settings.profile == Profile::Ecs,
+                };
+                self.end_call(&tag, &key, Some(own), out)
+            }
+            None => {
+                self.stats.absorbed += 1;
+                self.end_call(&tag, &key, None, out)
+            }
+        }
+    }
 
+    /// Adds a chunk to its stream's partial line. Returns the whole line
+    /// once the chunk completes it (`partial` false), `None` while it is
+    /// still arriving. Past the line cap, what is gathered leaves as a line
+    /// of its own (the core's decoder does the same with raw chunks).
+    fn merge(&mut self, key: &Key, chunk: Partial, partial: bool) -> Option<Partial> {
+        self.stats.chunks_merged += 1;
+        let cap = self.settings.line_cap();
+        let pending = self.streams.get_mut(key).and_then(|s| s.partial.take());
+        if let Some(p) = &pending {
+            self.unhold(key, p.raw.len() + p.text.len());
+        }
+        let whole = match pending {
+            Some(p) if p.text.len() + chunk.text.len() > cap => {
+                self.flush_partial(key, p);
+                chunk
+            }
+            Some(mut p) => {
+                p.text.push_str(&chunk.text);
+                p
+            }
+            None => chunk,
+        };
+        if !partial {
+            let raw = with_text(&whole.raw, &whole.text, whole.shape);
+            return Some(Partial {
+                raw: raw.into(),
+                ..whole
+            });
+        }
+        self.touch(key, whole.time);
+        self.hold(key, whole.raw.len() + whole.text.len());
+        if let Some(s) = self.streams.get_mut(key) {
+            s.partial = Some(whole);
+        }
+        None
+    }
+
+    /// A partial line whose rest will not come (a bound, an idle stream)
+    /// is read as it is.
+    fn flush_partial(&mut self, key: &Key, p: Partial) {
+        let text = strip_newline(p.text);
+        let raw = with_text(&p.raw, &text, p.shape);
+        self.push_line(key, raw.into(), text, p.time, p.message, false);
+    }
+
+    /// Keeps a line's record and feeds the line to the core; sorts what
+    /// leaves. With `current`, a line that leaves at once on its own is
+    /// not queued but returned (it is the call's return).
+    fn push_line(
+        &mut self,
+        key: &Key,
+        raw: Box<[u8]>,
+        text: String,
+        time: i64,
+        message: bool,
+        current: bool,
+    ) -> Option<Kept> {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.hold(key, raw.len() + text.len());
+        self.kept.insert(id, Kept { raw, time, message });
+        let mut outputs = Vec::new();
+        self.core.push(key, Held { text, id }, time, &mut outputs);
+        self.sort(outputs, Some(key), current.then_some(id), None)
+    }
+
+    /// After a line: tidies the stream, applies the memory and queue
+    /// bounds, and says what to return.
+    fn end_call(&mut self, tag: &str, key: &Key, own: Option<Own>, out: &mut Vec<u8>) -> Verdict {
+        self.tidy(key);
+        self.bound_memory();
         if self.over_queue_bound() {
             // The queue is full. A queued record of the same tag leaves now
             // in place of this one (which is queued instead when it was to
             // leave at once); failing that, when this record is absorbed, the
             // oldest queued record leaves in its place, under this record's
             // tag. Either way the record says so (`gopanic_overflow`).
-            let same = self.queue.iter().position(|q| *q.tag == *tag);
+            let same = self.queue.iter().position(|q| q.tag == tag);
             let at = match same {
                 Some(at) => Some(at),
-                None if !own => Some(0),
+                None if own.is_none() => Some(0),
                 None => None,
             };
             if let Some(q) = at.and_then(|at| self.take_at(at)) {
-                if own {
-                    let json = reemit_line(&rec, &tag, time);
-                    self.enqueue(tag.into_owned(), json);
+                if let Some(own) = &own {
+                    // Its time: the record's own, as a full reading takes it.
+                    let time = Record::parse(&own.raw)
+                        .and_then(|r| r.get_str("time"))
+                        .and_then(|t| parse_rfc3339_nanos(&t))
+                        .unwrap_or_default();
+                    let json = self.line_json(&own.raw, Some((tag, time)));
+                    self.enqueue(tag.to_owned(), json);
                 }
                 self.stats.overflows += 1;
                 out.clear();
@@ -347,33 +474,51 @@ impl Filter {
                 return Verdict::Emit;
             }
         }
-        if own {
-            Verdict::Unchanged
-        } else {
-            Verdict::Drop
+        match own {
+            None => Verdict::Drop,
+            Some(own) if own.rewrite => {
+                *out = self.line_json(&own.raw, None);
+                Verdict::Emit
+            }
+            Some(_) => Verdict::Unchanged,
         }
     }
 
-    /// A heartbeat at host time `now`: closes idle reports, then lets the
-    /// oldest queued record out.
-    fn heartbeat(&mut self, now: i64, out: &mut Vec<u8>) -> Verdict {
+    /// A heartbeat at host time `now`: applies its settings, closes idle
+    /// reports and partial lines, then lets the oldest queued record out.
+    fn heartbeat(&mut self, now: i64, raw: &[u8], rec: &Record<'_>, out: &mut Vec<u8>) -> Verdict {
         self.stats.heartbeats += 1;
-        let keys: Vec<String> = self.streams.keys().cloned().collect();
+        if raw != self.heartbeat.as_slice() {
+            self.heartbeat = raw.to_vec();
+            let (settings, problems) = Settings::from_heartbeat(rec, &self.initial);
+            self.apply(settings);
+            for p in problems {
+                let mut json = b"{\"gopanic_error\":".to_vec();
+                write_string(&mut json, &p);
+                json.push(b'}');
+                self.enqueue(String::new(), json);
+            }
+        }
+        let idle = self.settings.core().idle_timeout_ns;
+        let keys: Vec<Key> = self.streams.keys().cloned().collect();
         for key in keys {
-            let Some(mut s) = self.streams.remove(&key) else {
+            let Some(s) = self.streams.get_mut(&key) else {
                 continue;
             };
             // Idle time in the stream's own clock: its last line's time plus
             // the heartbeat time elapsed since the first heartbeat after it.
             let first = *s.first_beat.get_or_insert(now);
             let stream_now = s.last_time.saturating_add(now.saturating_sub(first).max(0));
-            let mut outputs = Vec::new();
-            s.r.tick(stream_now, &mut outputs);
-            let tag = tag_of(&key).to_owned();
-            self.sort(&tag, &mut s, outputs, None, None);
-            if s.r.open_reports() > 0 {
-                self.streams.insert(key, s);
+            if stream_now.saturating_sub(s.last_time) >= idle
+                && let Some(p) = s.partial.take()
+            {
+                self.unhold(&key, p.raw.len() + p.text.len());
+                self.flush_partial(&key, p);
             }
+            let mut outputs = Vec::new();
+            self.core.tick_stream(&key, stream_now, &mut outputs);
+            self.sort(outputs, None, None, None);
+            self.tidy(&key);
         }
         match self.take_at(0) {
             Some(q) => {
@@ -385,110 +530,93 @@ impl Filter {
         }
     }
 
-    /// Sends the core's outputs of one stream on: the current record is only
-    /// noted (it leaves as the call's return), everything else is queued.
+    fn apply(&mut self, settings: Settings) {
+        if settings == self.settings {
+            return;
+        }
+        self.stats.settings_applied += 1;
+        self.core.set_config(settings.core());
+        self.shaper = Shaper::new(settings.profile, settings.record_limits(0));
+        self.settings = settings;
+    }
+
+    /// Sends the core's outputs on. A line that left on its own and is
+    /// `current` is handed back; everything else is queued. `pushing` is
+    /// the stream whose line was pushed: a report of another stream was
+    /// closed by the core's stream bound.
     fn sort(
         &mut self,
-        tag: &str,
-        stream: &mut Stream,
-        outputs: Vec<Output<(), Held>>,
-        mut cur: Option<&mut Current<'_>>,
+        outputs: Vec<Output<Key, Held>>,
+        pushing: Option<&Key>,
+        current: Option<u64>,
         closed: Option<&str>,
-    ) {
+    ) -> Option<Kept> {
+        let mut own = None;
+        let mut touched: Vec<Key> = Vec::new();
         for o in outputs {
             match o {
-                Output::Line((), h) => {
-                    if let Some(c) = cur.as_deref_mut()
-                        && c.id == h.id
-                    {
-                        c.left_alone = true;
+                Output::Line(key, h) => {
+                    let Some(k) = self.release(&key, &h) else {
+                        continue;
+                    };
+                    if current == Some(h.id) {
+                        own = Some(k);
                         continue;
                     }
-                    let Some(k) = self.release(stream, &h) else {
-                        continue;
-                    };
-                    let json = match Record::parse(&k.raw) {
-                        Some(rec) => reemit_line(&rec, tag, k.time),
-                        None => k.raw.into_vec(),
-                    };
-                    self.enqueue(tag.to_owned(), json);
+                    let tag = tag_of(&key);
+                    let json = self.line_json(&k.raw, Some((&tag, k.time)));
+                    self.enqueue(tag, json);
                 }
-                Output::Report((), rep) => {
-                    let mut first: Option<(Box<[u8]>, i64, bool)> = None;
-                    for h in &rep.lines {
-                        let base = match cur.as_deref_mut() {
-                            Some(c) if c.id == h.id => {
-                                c.left_in_report = true;
-                                Some((Box::from(c.raw), c.time, c.message))
-                            }
-                            _ => self.release(stream, h).map(|k| (k.raw, k.time, k.message)),
-                        };
-                        if first.is_none() {
-                            first = base;
-                        }
+                Output::Report(key, rep) => {
+                    let evicted = pushing.is_some_and(|p| *p != key);
+                    if evicted {
+                        self.stats.stream_evictions += 1;
+                        touched.push(key.clone());
                     }
-                    let split = rep.split.map(|s| Split {
-                        id: self.split_id(stream, s),
-                        part: s.part,
-                    });
-                    let (raw, time, message) = first.unwrap_or((Box::from(&b"{}"[..]), 0, false));
-                    let json = self.report_json(&raw, tag, time, message, &rep, split, closed);
-                    self.stats.reports += 1;
-                    self.enqueue(tag.to_owned(), json);
+                    let reason = closed.or(evicted.then_some("stream_limit"));
+                    self.report(&key, rep, reason);
                 }
             }
         }
+        for key in touched {
+            self.tidy(&key);
+        }
+        own
     }
 
-    /// Forgets a kept line that leaves; returns its record.
-    fn release(&mut self, stream: &mut Stream, h: &Held) -> Option<Kept> {
-        let k = self.kept.remove(&h.id)?;
-        let bytes = k.raw.len() + h.text.len();
-        stream.bytes = stream.bytes.saturating_sub(bytes);
-        self.held_bytes = self.held_bytes.saturating_sub(bytes);
-        Some(k)
-    }
-
-    /// A split report's parts share an id unique across streams: the core
-    /// numbers reports per reassembler, and each stream has its own.
-    fn split_id(&mut self, stream: &mut Stream, s: Split) -> u64 {
-        match stream.split {
-            Some((core, ours)) if core == s.id && s.part > 1 => ours,
-            _ => {
-                self.next_split += 1;
-                let ours = stream
-                    .last_time
-                    .unsigned_abs()
-                    .wrapping_mul(31)
-                    .wrapping_add(self.next_split);
-                stream.split = Some((s.id, ours));
-                ours
+    /// Shapes a report (or part) and queues it.
+    fn report(&mut self, key: &Key, rep: Report<Held>, closed: Option<&str>) {
+        let mut first: Option<Kept> = None;
+        for h in &rep.lines {
+            let k = self.release(key, h);
+            if first.is_none() {
+                first = k;
             }
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn report_json(
-        &mut self,
-        base_raw: &[u8],
-        tag: &str,
-        time: i64,
-        message: bool,
-        rep: &gopanic::reassembler::Report<Held>,
-        split: Option<Split>,
-        closed: Option<&str>,
-    ) -> Vec<u8> {
+        let (raw, time, message) = match first {
+            Some(k) => (k.raw, k.time, k.message),
+            None => (Box::from(&b"{}"[..]), 0, false),
+        };
+        let split = rep.split.map(|s| Split {
+            id: s.id.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ self.salt,
+            part: s.part,
+        });
+        let tag = tag_of(key);
+        self.shaper.limits = self.settings.record_limits(raw.len() + tag.len());
         let mut shaped =
             self.shaper
                 .report_record(serde_json::Map::new(), rep.event, &rep.lines, split);
-        if message && let Some(t) = shaped.remove("log") {
+        if message
+            && self.settings.profile == Profile::Default
+            && let Some(t) = shaped.remove("log")
+        {
             shaped.insert("message".into(), t);
         }
         let mut skip: Vec<&str> = vec!["log", "message"];
         skip.extend(shaped.keys().map(String::as_str));
         skip.extend_from_slice(OWN_KEYS);
         let mut out = Vec::new();
-        match Record::parse(base_raw) {
+        match Record::parse(&raw) {
             Some(base) => base.write_open(&mut out, &skip),
             None => out.push(b'{'),
         }
@@ -498,13 +626,87 @@ impl Filter {
                 out.extend_from_slice(b"null");
             }
         }
-        write_own(&mut out, tag, time);
+        write_own(&mut out, &tag, time);
         if let Some(reason) = closed {
             write_key(&mut out, CLOSED);
             write_string(&mut out, reason);
         }
         out.push(b'}');
+        self.stats.reports += 1;
+        self.enqueue(tag, out);
+    }
+
+    /// An ordinary line's record as it leaves: as it came (in the ECS
+    /// profile with `log` named `message`), with the re-emission members
+    /// when `own` gives its tag and time.
+    fn line_json(&self, raw: &[u8], own: Option<(&str, i64)>) -> Vec<u8> {
+        let Some(rec) = Record::parse(raw) else {
+            return raw.to_vec();
+        };
+        let mut out = Vec::with_capacity(raw.len() + 128);
+        let rename = (self.settings.profile == Profile::Ecs).then_some(("log", "message"));
+        rec.write_open_renamed(&mut out, OWN_KEYS, rename);
+        if let Some((tag, time)) = own {
+            write_own(&mut out, tag, time);
+        }
+        out.push(b'}');
         out
+    }
+
+    /// Notes a line of `key` at input time `time`; creates the stream's
+    /// state if it has none.
+    fn touch(&mut self, key: &Key, time: i64) {
+        let s = match self.streams.get_mut(key) {
+            Some(s) => s,
+            None => {
+                *self.tags.entry(Box::from(tag_bytes(key))).or_default() += 1;
+                self.streams.entry(key.clone()).or_insert(Stream {
+                    last_time: time,
+                    first_beat: None,
+                    bytes: 0,
+                    partial: None,
+                })
+            }
+        };
+        s.last_time = time;
+        s.first_beat = None;
+    }
+
+    /// Forgets the state of a stream that holds nothing any more.
+    fn tidy(&mut self, key: &Key) {
+        let holds =
+            self.core.holds(key) || self.streams.get(key).is_some_and(|s| s.partial.is_some());
+        if holds || self.streams.remove(key).is_none() {
+            return;
+        }
+        let tag = tag_bytes(key);
+        if let Some(n) = self.tags.get_mut(tag) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.tags.remove(tag);
+            }
+        }
+    }
+
+    fn hold(&mut self, key: &Key, bytes: usize) {
+        if let Some(s) = self.streams.get_mut(key) {
+            s.bytes += bytes;
+        }
+        self.held_bytes += bytes;
+    }
+
+    fn unhold(&mut self, key: &Key, bytes: usize) {
+        if let Some(s) = self.streams.get_mut(key) {
+            s.bytes = s.bytes.saturating_sub(bytes);
+        }
+        self.held_bytes = self.held_bytes.saturating_sub(bytes);
+    }
+
+    /// Forgets a kept line that leaves; returns its record.
+    fn release(&mut self, key: &Key, h: &Held) -> Option<Kept> {
+        let k = self.kept.remove(&h.id)?;
+        self.unhold(key, k.raw.len() + h.text.len());
+        Some(k)
     }
 
     fn enqueue(&mut self, tag: String, json: Vec<u8>) {
@@ -520,27 +722,13 @@ impl Filter {
     }
 
     fn over_queue_bound(&self) -> bool {
-        self.queue.len() > self.limits.max_queue_records
-            || self.queue_bytes > self.limits.max_queue_bytes
-    }
-
-    /// Past `max_open_streams`: the stream whose latest line is oldest has
-    /// its report closed as it is.
-    fn evict_oldest(&mut self) {
-        let oldest = self
-            .streams
-            .iter()
-            .min_by_key(|(_, s)| s.last_arrival)
-            .map(|(k, _)| k.clone());
-        if let Some(k) = oldest {
-            self.stats.stream_evictions += 1;
-            self.close(&k, "stream_limit");
-        }
+        self.queue.len() > self.settings.max_queue_records
+            || self.queue_bytes > self.settings.max_queue_bytes
     }
 
     /// Past `max_held_bytes`: the streams holding the most are closed.
     fn bound_memory(&mut self) {
-        while self.held_bytes > self.limits.max_held_bytes {
+        while self.held_bytes > self.settings.max_held_bytes {
             let largest = self
                 .streams
                 .iter()
@@ -554,28 +742,136 @@ impl Filter {
         }
     }
 
-    fn close(&mut self, key: &str, reason: &str) {
-        let Some(mut s) = self.streams.remove(key) else {
-            return;
-        };
+    /// Closes a stream as it is: its partial line is read, its report
+    /// leaves.
+    fn close(&mut self, key: &Key, reason: &str) {
+        if let Some(p) = self.streams.get_mut(key).and_then(|s| s.partial.take()) {
+            self.unhold(key, p.raw.len() + p.text.len());
+            self.flush_partial(key, p);
+        }
         let mut outputs = Vec::new();
-        s.r.finish(&mut outputs);
-        let tag = tag_of(key).to_owned();
-        self.sort(&tag, &mut s, outputs, None, Some(reason));
+        self.core.close_stream(key, &mut outputs);
+        self.sort(outputs, None, None, Some(reason));
+        self.tidy(key);
+        if let Some(s) = self.streams.get(key) {
+            // Nothing can be held any more; never loop on a stale count.
+            let stale = s.bytes;
+            self.unhold(key, stale);
+        }
     }
 }
 
-fn tag_of(key: &str) -> &str {
-    key.split('\0').next().unwrap_or_default()
+/// The current line, leaving on its own.
+struct Own {
+    raw: Box<[u8]>,
+    /// Its record must be written (merged from chunks, or renamed for
+    /// ECS), not returned as the host's copy.
+    rewrite: bool,
 }
 
-/// An ordinary line's record as it leaves through a heartbeat.
-fn reemit_line(rec: &Record<'_>, tag: &str, time: i64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(rec.text.len() + 128);
-    rec.write_open(&mut out, OWN_KEYS);
-    write_own(&mut out, tag, time);
+/// The line's text: `log` when it is a string, else `message`.
+fn text_of(rec: &Record<'_>) -> Option<(bool, String)> {
+    match rec.get_str("log") {
+        Some(t) => Some((false, t)),
+        None => rec.get_str("message").map(|t| (true, t)),
+    }
+}
+
+fn shape_of(rec: &Record<'_>, message: bool) -> Shape {
+    for member in ["_p", "logtag"] {
+        if rec.get(member).is_some_and(|v| v.starts_with(b"\"")) {
+            return Shape::Cri(member);
+        }
+    }
+    if !message && rec.get("stream").is_some() && rec.get("time").is_some() {
+        return Shape::Docker;
+    }
+    Shape::Plain
+}
+
+/// Docker's `log` ends with the line's newline; the core reads lines.
+fn strip_newline(mut text: String) -> String {
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    text
+}
+
+fn stream_key(tag: &str, stream: &str) -> Key {
+    let mut k = Vec::with_capacity(tag.len() + 1 + stream.len());
+    k.extend_from_slice(tag.as_bytes());
+    k.push(0);
+    k.extend_from_slice(stream.as_bytes());
+    k.into()
+}
+
+fn tag_bytes(key: &[u8]) -> &[u8] {
+    key.split(|&c| c == 0).next().unwrap_or_default()
+}
+
+fn tag_of(key: &[u8]) -> String {
+    String::from_utf8_lossy(tag_bytes(key)).into_owned()
+}
+
+/// `text` cut into pieces of at most `cap` bytes at character boundaries.
+fn pieces(text: &str, cap: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut at = cap.min(rest.len());
+        while !rest.is_char_boundary(at) {
+            at -= 1;
+        }
+        if at == 0 {
+            // A cap smaller than one character: take the character.
+            at = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        let (head, tail) = rest.split_at(at);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
+/// A line's record with its text replaced (a merged line, a piece): the
+/// CRI tag says `F`, a docker text gets its newline back.
+fn with_text(raw: &[u8], text: &str, shape: Shape) -> Vec<u8> {
+    let Some(rec) = Record::parse(raw) else {
+        return raw.to_vec();
+    };
+    let key = if rec.get_str("log").is_some() {
+        "log"
+    } else {
+        "message"
+    };
+    let mut skip = vec![key];
+    if let Shape::Cri(member) = shape {
+        skip.push(member);
+    }
+    let mut out = Vec::with_capacity(raw.len() + text.len());
+    rec.write_open(&mut out, &skip);
+    write_key(&mut out, key);
+    match shape {
+        Shape::Docker if !text.ends_with('\n') => write_string(&mut out, &format!("{text}\n")),
+        _ => write_string(&mut out, text),
+    }
+    if let Shape::Cri(member) = shape {
+        write_key(&mut out, member);
+        write_string(&mut out, "F");
+    }
     out.push(b'}');
     out
+}
+
+/// `record` with the key at `key_at` (`"log"`) renamed `message`.
+fn rename_log(record: &[u8], key_at: usize, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(record.get(..key_at).unwrap_or_default());
+    out.extend_from_slice(b"\"message\"");
+    out.extend_from_slice(record.get(key_at + 5..).unwrap_or_default());
 }
 
 fn write_own(out: &mut Vec<u8>, tag: &str, time: i64) {
@@ -585,28 +881,6 @@ fn write_own(out: &mut Vec<u8>, tag: &str, time: i64) {
     write_string(out, &rfc3339_nanos(time));
     write_key(out, REEMITTED);
     out.extend_from_slice(b"true");
-}
-
-/// Whether the record is certainly an ordinary line, found by reading as
-/// little of it as possible: no marker, and its `log` text cannot start a
-/// report. `false` means "read it in full". Valid only while no stream
-/// holds an open report.
-fn passes_quickly(record: &[u8]) -> bool {
-    let Some((value, maybe)) = locate_log(record, true, false) else {
-        return false;
-    };
-    if !maybe {
-        return true;
-    }
-    // Its first byte could start a report: decode and ask the grammar, as
-    // the core would on this line (`log` with docker's newline removed).
-    record.get(value).and_then(decode_string).is_some_and(|text| {
-        let line = match text.strip_suffix('\n') {
-            Some(t) => t.strip_suffix('\r').unwrap_or(t),
-            None => &text,
-        };
-        !may_start_report(line)
-    })
 }
 
 /// Adds `"key":true` to a finished object.
@@ -626,10 +900,15 @@ mod tests {
     const S: i64 = 1_000_000_000;
     const T0: i64 = 1_800_000_000 * S;
 
+    /// A record as Fluent Bit's `cri` parser makes it, members in its
+    /// order (`json!` would sort them).
     fn rec(t: i64, stream: &str, log: &str) -> Vec<u8> {
-        json!({"time": rfc3339_nanos(t), "stream": stream, "_p": "F", "log": log, "kubernetes": {"pod_name": "p"}})
-            .to_string()
-            .into_bytes()
+        format!(
+            r#"{{"time":"{}","stream":"{stream}","_p":"F","log":{},"kubernetes":{{"pod_name":"p"}}}}"#,
+            rfc3339_nanos(t),
+            Value::from(log)
+        )
+        .into_bytes()
     }
 
     struct Run {
@@ -638,34 +917,53 @@ mod tests {
     }
 
     impl Run {
-        fn new(limits: Limits) -> Self {
+        fn new(settings: Settings) -> Self {
             Run {
-                f: Filter::new(limits),
+                f: Filter::new(settings),
                 out: Vec::new(),
             }
         }
 
-        fn push(&mut self, tag: &str, t: i64, stream: &str, log: &str) -> (Verdict, Option<Value>) {
-            let v = self
-                .f
-                .process(tag.as_bytes(), t, &rec(t, stream, log), &mut self.out);
+        fn raw(&mut self, tag: &str, t: i64, record: &[u8]) -> (Verdict, Option<Value>) {
+            let v = self.f.process(tag.as_bytes(), t, record, &mut self.out);
             (
                 v,
                 (v == Verdict::Emit).then(|| serde_json::from_slice(&self.out).unwrap()),
             )
         }
 
-        fn tick(&mut self, t: i64) -> Option<Value> {
-            match self.f.process(
-                b"gopanic.tick",
-                t,
-                br#"{"gopanic_tick":true}"#,
-                &mut self.out,
-            ) {
+        fn push(&mut self, tag: &str, t: i64, stream: &str, log: &str) -> (Verdict, Option<Value>) {
+            self.raw(tag, t, &rec(t, stream, log))
+        }
+
+        fn tick_with(&mut self, t: i64, record: &str) -> Option<Value> {
+            match self
+                .f
+                .process(b"gopanic.tick", t, record.as_bytes(), &mut self.out)
+            {
                 Verdict::Emit => Some(serde_json::from_slice(&self.out).unwrap()),
                 Verdict::Drop => None,
                 Verdict::Unchanged => panic!("a tick passed"),
             }
+        }
+
+        fn tick(&mut self, t: i64) -> Option<Value> {
+            self.tick_with(t, r#"{"gopanic_tick":true}"#)
+        }
+
+        /// Heartbeats until the queue is empty and nothing is held.
+        fn drain(&mut self, mut t: i64) -> Vec<Value> {
+            let mut got = Vec::new();
+            for _ in 0..200 {
+                t += S / 2;
+                if let Some(v) = self.tick(t) {
+                    got.push(v);
+                }
+                if self.f.queue_len() == 0 && self.f.open_streams() == 0 {
+                    break;
+                }
+            }
+            got
         }
     }
 
@@ -679,12 +977,23 @@ mod tests {
 
     #[test]
     fn ordinary_lines_pass_reports_leave_by_heartbeat_and_pass_on_reentry() {
-        let mut r = Run::new(Limits::default());
+        let mut r = Run::new(Settings::default());
         assert_eq!(r.push("app", T0, "stdout", "hello").0, Verdict::Unchanged);
+        assert_eq!(r.f.stats().passed_quickly, 1);
         for (i, l) in PANIC.iter().enumerate() {
             assert_eq!(r.push("app", T0 + i as i64, "stderr", l).0, Verdict::Drop);
         }
         assert_eq!(r.f.held_lines(), 5);
+        // Another stream of the same tag, and another tag, keep the fast
+        // path while stderr holds a report.
+        let quick = r.f.stats().passed_quickly;
+        assert_eq!(
+            r.push("app", T0, "stdout", "still here").0,
+            Verdict::Unchanged
+        );
+        assert_eq!(r.f.stats().passed_quickly, quick + 1);
+        assert_eq!(r.push("other", T0, "stderr", "fine").0, Verdict::Unchanged);
+        assert_eq!(r.f.stats().passed_quickly, quick + 2);
         // Idle rule: 1 s of heartbeat time after the first heartbeat that
         // follows the last line.
         assert_eq!(r.tick(T0 + S / 2), None);
@@ -698,6 +1007,7 @@ mod tests {
         assert_eq!(rep["kubernetes"]["pod_name"], "p");
         assert_eq!(rep["log"], PANIC.join("\n"));
         assert_eq!(r.f.held_lines(), 0);
+        assert_eq!(r.f.open_streams(), 0);
         assert_eq!(r.tick(T0 + 2 * S), None);
         // Back through the filter under its tag: unchanged, no state.
         let back = rep.to_string().into_bytes();
@@ -710,7 +1020,7 @@ mod tests {
 
     #[test]
     fn a_line_that_ends_a_report_passes_and_the_report_is_queued() {
-        let mut r = Run::new(Limits::default());
+        let mut r = Run::new(Settings::default());
         for l in PANIC {
             r.push("app", T0, "stderr", l);
         }
@@ -731,10 +1041,173 @@ mod tests {
     }
 
     #[test]
+    fn cri_chunks_merge_into_one_line() {
+        let mut r = Run::new(Settings::default());
+        let chunk = |t: i64, p: &str, log: &str| {
+            json!({"time": rfc3339_nanos(t), "stream": "stdout", "_p": p, "log": log})
+                .to_string()
+                .into_bytes()
+        };
+        let a = "x".repeat(16384);
+        let b = "y".repeat(16384);
+        let short = "v".repeat(8000);
+        assert_eq!(r.raw("app", T0, &chunk(T0, "P", &a)).0, Verdict::Drop);
+        assert_eq!(
+            r.raw("app", T0 + 1, &chunk(T0 + 1, "P", &b)).0,
+            Verdict::Drop
+        );
+        let (v, got) = r.raw("app", T0 + 2, &chunk(T0 + 2, "F", "z"));
+        assert_eq!(v, Verdict::Emit);
+        let got = got.unwrap();
+        assert!(got["log"] == format!("{a}{b}z"));
+        assert_eq!(got["_p"], "F");
+        assert_eq!(got["time"], rfc3339_nanos(T0));
+        assert_eq!(r.f.open_streams(), 0);
+        // A panic value split by the host: one report, its value whole.
+        r.raw("app", T0, &chunk(T0, "P", &format!("panic: {short}")));
+        r.raw("app", T0, &chunk(T0, "F", "end"));
+        for l in PANIC.iter().skip(1) {
+            r.push("app", T0, "stdout", l);
+        }
+        let got = r.drain(T0);
+        assert_eq!(got.len(), 1);
+        assert!(got[0]["go"]["message"] == format!("{short}end"));
+        assert_eq!(got[0]["go"]["lines"], 5);
+    }
+
+    #[test]
+    fn docker_chunks_merge_and_a_lone_chunk_leaves_when_idle() {
+        let mut r = Run::new(Settings::default());
+        let d = |t: i64, log: &str| {
+            json!({"log": log, "stream": "stderr", "time": rfc3339_nanos(t)})
+                .to_string()
+                .into_bytes()
+        };
+        let half = "h".repeat(DOCKER_CHUNK);
+        assert_eq!(r.raw("d", T0, &d(T0, &half)).0, Verdict::Drop);
+        let (v, got) = r.raw("d", T0, &d(T0, "second half\n"));
+        assert_eq!(v, Verdict::Emit);
+        assert!(got.unwrap()["log"] == format!("{half}second half\n"));
+        // Shorter than a chunk and without a newline: a whole line.
+        assert_eq!(r.raw("d", T0, &d(T0, "no newline")).0, Verdict::Unchanged);
+        // A whole docker line takes the fast path.
+        let quick = r.f.stats().passed_quickly;
+        assert_eq!(r.raw("d", T0, &d(T0, "whole\n")).0, Verdict::Unchanged);
+        assert_eq!(r.f.stats().passed_quickly, quick + 1);
+        // A chunk whose rest never comes leaves after the idle time.
+        assert_eq!(r.raw("d", T0, &d(T0, &half)).0, Verdict::Drop);
+        let got = r.drain(T0);
+        assert_eq!(got.len(), 1);
+        assert!(got[0]["log"] == format!("{half}\n"));
+        assert_eq!(got[0]["gopanic_tag"], "d");
+    }
+
+    #[test]
+    fn long_lines_leave_in_pieces_under_the_record_bound() {
+        let mut r = Run::new(Settings {
+            max_record_bytes: 1000,
+            ..Settings::default()
+        });
+        let long = "é".repeat(700); // 1,400 bytes
+        assert_eq!(r.push("app", T0, "stdout", &long).0, Verdict::Drop);
+        let got = r.drain(T0);
+        let texts: Vec<&str> = got.iter().map(|v| v["log"].as_str().unwrap()).collect();
+        assert_eq!(texts.concat(), long);
+        assert!(
+            texts.iter().all(|t| t.len() <= 500),
+            "{:?}",
+            texts.iter().map(|t| t.len()).collect::<Vec<_>>()
+        );
+        assert_eq!(r.f.stats().lines_cut, 1);
+    }
+
+    #[test]
+    fn big_reports_leave_in_parts_under_the_record_bound() {
+        let mut r = Run::new(Settings::default());
+        let mut lines = vec!["panic: boom".to_owned(), String::new()];
+        for g in 1..=3000 {
+            lines.push(format!("goroutine {g} [chan receive]:"));
+            lines.push("main.worker(0xc000012345)".to_owned());
+            lines.push("\t/app/main.go:42 +0x25".to_owned());
+            lines.push("created by main.main in goroutine 1".to_owned());
+            lines.push("\t/app/main.go:17 +0x66".to_owned());
+            lines.push(String::new());
+        }
+        lines.pop();
+        for l in &lines {
+            r.push("app", T0, "stderr", l);
+        }
+        let got = r.drain(T0);
+        assert!(got.len() > 3, "{}", got.len());
+        let id = got[0]["go"]["report_id"].clone();
+        let mut text = Vec::new();
+        for (i, part) in got.iter().enumerate() {
+            let bytes = part.to_string().len();
+            assert!(bytes <= LOKI, "part {i}: {bytes} bytes");
+            assert_eq!(part["go"]["report_id"], id);
+            assert_eq!(part["go"]["part"], i + 1);
+            assert_eq!(part["go"]["class"], "custom_panic");
+            text.push(part["log"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(text.join("\n"), lines.join("\n"));
+    }
+
+    const LOKI: usize = crate::settings::LOKI_MAX_LINE;
+
+    #[test]
+    fn settings_arrive_with_the_heartbeat() {
+        let mut r = Run::new(Settings::default());
+        assert_eq!(
+            r.tick_with(
+                T0,
+                r#"{"gopanic_tick":true,"profile":"ecs","idle_timeout_ms":3000}"#
+            ),
+            None
+        );
+        assert_eq!(r.f.settings().profile, Profile::Ecs);
+        // ECS: ordinary lines carry their text as `message`, fast or not.
+        let (v, got) = r.push("app", T0, "stdout", "hello");
+        assert_eq!(v, Verdict::Emit);
+        let got = got.unwrap();
+        assert_eq!(got["message"], "hello");
+        assert!(got.get("log").is_none());
+        for l in PANIC {
+            r.push("app", T0, "stderr", l);
+        }
+        let t = r#"{"gopanic_tick":true,"profile":"ecs","idle_timeout_ms":3000}"#;
+        assert_eq!(r.tick_with(T0 + 2 * S, t), None);
+        assert_eq!(r.tick_with(T0 + 4 * S, t), None);
+        let rep = r.tick_with(T0 + 5 * S + S / 2, t).unwrap();
+        assert_eq!(rep["message"], PANIC.join("\n"));
+        assert_eq!(rep["log"]["level"], "fatal");
+        assert_eq!(r.f.stats().settings_applied, 1);
+        // A heartbeat without settings keeps the filter's own.
+        let mut plain = Run::new(Settings {
+            max_queue_records: 3,
+            ..Settings::default()
+        });
+        plain.tick(T0);
+        assert_eq!(plain.f.settings().max_queue_records, 3);
+        // A bad setting is reported once, under the heartbeat's tag.
+        let bad = r#"{"gopanic_tick":true,"max_record_bytes":"big"}"#;
+        let err = r.tick_with(T0 + 6 * S, bad).unwrap();
+        assert!(
+            err["gopanic_error"]
+                .as_str()
+                .unwrap()
+                .contains("max_record_bytes")
+        );
+        assert!(err.get("gopanic_tag").is_none());
+        assert_eq!(r.tick_with(T0 + 7 * S, bad), None);
+        assert_eq!(r.f.settings().profile, Profile::Default);
+    }
+
+    #[test]
     fn stream_bound_closes_the_oldest_and_says_so() {
-        let mut limits = Limits::default();
-        limits.core.max_open_streams = 2;
-        let mut r = Run::new(limits);
+        let mut r = Run::new(Settings {
+            max_open_streams: 2,
+            ..Settings::default()
+        });
         r.push("a", T0, "stderr", "panic: a");
         r.push("b", T0 + 1, "stderr", "panic: b");
         r.push("c", T0 + 2, "stderr", "panic: c");
@@ -747,11 +1220,10 @@ mod tests {
 
     #[test]
     fn memory_bound_closes_the_largest_and_says_so() {
-        let limits = Limits {
+        let mut r = Run::new(Settings {
             max_held_bytes: 600,
-            ..Limits::default()
-        };
-        let mut r = Run::new(limits);
+            ..Settings::default()
+        });
         r.push("small", T0, "stderr", "panic: s");
         for l in PANIC {
             r.push("big", T0, "stderr", l);
@@ -765,11 +1237,10 @@ mod tests {
 
     #[test]
     fn full_queue_swaps_and_says_so() {
-        let limits = Limits {
+        let mut r = Run::new(Settings {
             max_queue_records: 0,
-            ..Limits::default()
-        };
-        let mut r = Run::new(limits);
+            ..Settings::default()
+        });
         // An absorbed line while the queue is over its bound: a queued
         // record of the same tag leaves in its place.
         r.push("a", T0, "s1", "panic: 0");
@@ -811,9 +1282,10 @@ mod tests {
 
     #[test]
     fn split_reports_have_ids_unique_across_streams() {
-        let mut limits = Limits::default();
-        limits.core.max_report_lines = 2;
-        let mut r = Run::new(limits);
+        let mut r = Run::new(Settings {
+            max_report_lines: 2,
+            ..Settings::default()
+        });
         for l in PANIC {
             r.push("a", T0, "stderr", l);
             r.push("b", T0, "stderr", l);
@@ -839,7 +1311,7 @@ mod tests {
 
     #[test]
     fn time_falls_back_to_the_host_and_docker_newlines_are_lines() {
-        let mut r = Run::new(Limits::default());
+        let mut r = Run::new(Settings::default());
         let mut out = Vec::new();
         for l in PANIC {
             let rec = json!({"log": format!("{l}\n"), "stream": "stderr"}).to_string();
@@ -856,7 +1328,7 @@ mod tests {
 
     #[test]
     fn reset_after_a_trap_is_reported() {
-        let mut r = Run::new(Limits::default());
+        let mut r = Run::new(Settings::default());
         r.f.note_reset(7);
         let e = r.tick(T0).unwrap();
         assert_eq!(e["gopanic_lost_lines"], 7);
