@@ -19,3 +19,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # tests above build it the same way) and lint it for its own target.
 ./plugin/fluent-bit/build.sh
 cargo clippy -p gopanic-fluent-bit --target wasm32-unknown-unknown --target-dir target/wasm --locked -- -D warnings
+
+# The shipped Fluent Bit config in a real Fluent Bit, when one is given
+# (FLUENT_BIT=<binary>); without it the script says it skipped.
+python3 tests/real-hosts/fluent_bit.py

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""The shipped Fluent Bit config, run in a real Fluent Bit, over the fixture
+corpus: every CRI and docker file tailed at once.
+
+    FLUENT_BIT=/path/to/fluent-bit tests/real-hosts/fluent_bit.py [--module FILE]
+
+Checks, per file: every crash report of the ground truth leaves as exactly
+one record with exactly its lines, under the file's tag, with the first
+line's timestamp restored; every other line leaves exactly once, unchanged
+and in order per stream, with its own timestamp; no `gopanic_*` helper field
+is left and nothing stays under the heartbeat tag. The module is the
+`.wasm` that plugin/fluent-bit/build.sh builds (or --module, e.g. a WAMR AOT
+object compiled for this Fluent Bit). Without FLUENT_BIT it says it skipped.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import flb  # noqa: E402
+
+CORPUS = flb.ROOT / "tests" / "fixtures" / "corpus"
+HELPERS = ("gopanic_tag", "gopanic_time", "gopanic_reemitted")
+
+
+def ns(rfc3339):
+    """RFC 3339 with up to nine fraction digits to Unix nanoseconds."""
+    head, _, frac = rfc3339.rstrip("Z").partition(".")
+    t = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return int(t.timestamp()) * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+def build_module():
+    out = subprocess.run(["bash", str(flb.ROOT / "plugin/fluent-bit/build.sh")],
+                         check=True, capture_output=True, text=True)
+    return Path(out.stdout.strip())
+
+
+def expected(truth, fmt):
+    """The records a file must give: reports and ordinary lines."""
+    lines = truth["lines"]
+    in_report = set()
+    reports = []
+    for r in truth["reports"]:
+        in_report.update(r["lines"])
+        first = lines[r["lines"][0]]
+        reports.append(("\n".join(lines[i]["text"] for i in r["lines"]),
+                        ns(first["time"]), first["stream"]))
+    ordinary = defaultdict(list)
+    for i, l in enumerate(lines):
+        if i not in in_report:
+            text = l["text"] + ("\n" if fmt == "docker" else "")
+            ordinary[l["stream"]].append((text, ns(l["time"])))
+    return reports, ordinary
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--module", help="the module to load (default: build the .wasm)")
+    ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--keep", action="store_true", help="keep the scratch dir")
+    args = ap.parse_args()
+    binary = os.environ.get("FLUENT_BIT")
+    if not binary:
+        print("SKIPPED: real Fluent Bit check (set FLUENT_BIT=<fluent-bit binary>, "
+              ">= 4.1.2 with the wasm filter)")
+        return 0
+    module = Path(args.module) if args.module else build_module()
+    work = Path(tempfile.mkdtemp(prefix="gopanic-flb-"))
+    logs = work / "logs"
+    logs.mkdir()
+    want = {}
+    total = 0
+    for truth_path in sorted(CORPUS.glob("*/*/truth.json")):
+        truth = json.loads(truth_path.read_text())
+        run = truth_path.parent
+        for fmt in ("cri", "docker"):
+            name = f"{run.parent.name}_{run.name}.{fmt}.log"
+            shutil.copy(run / f"{fmt}.log", logs / name)
+            reports, ordinary = expected(truth, fmt)
+            want[name] = (reports, ordinary)
+            total += len(reports) + sum(len(v) for v in ordinary.values())
+    out_file = work / "out.txt"
+    conf = flb.shipped_config(
+        work, module,
+        output=[["Name", "file"], ["Path", str(work)], ["File", "out.txt"]],
+        inputs_glob=str(logs / "*.log"))
+    (work / "fluent-bit.conf").write_text(conf)
+    fb = flb.FluentBit(binary, work / "fluent-bit.conf", work / "fluent-bit.log")
+    try:
+        got_n = flb.wait_stable(out_file, total, args.timeout)
+    finally:
+        cpu = fb.stop()
+    rows = flb.read_out_file(out_file)
+
+    failures = []
+    stranded = [r for r in rows if r[0] == "gopanic.tick"]
+    helpers = [r for r in rows if any(f'"{h}"' in r[2] for h in HELPERS)]
+    got = defaultdict(lambda: ([], defaultdict(list)))
+    for tag, t, body in rows:
+        name = next((n for n in want if tag.endswith("." + n)), None)
+        if name is None:
+            continue
+        rec = json.loads(body)
+        reports, ordinary = got[name]
+        if "go" in rec:
+            reports.append((rec.get("log"), t, rec.get("stream"), rec))
+        else:
+            ordinary[rec.get("stream")].append((rec.get("log"), t))
+    exact_files = 0
+    lines_in = lines_out = 0
+    reports_exact = reports_total = 0
+    times_ok = True
+    for name, (w_reports, w_ordinary) in sorted(want.items()):
+        g_reports, g_ordinary = got[name]
+        ok = True
+        w_set = sorted((r[0], r[1]) for r in w_reports)
+        g_set = sorted((r[0], r[1]) for r in g_reports)
+        reports_total += len(w_reports)
+        g_texts = [r[0] for r in g_reports]
+        reports_exact += sum(1 for r in w_reports if r[0] in g_texts)
+        if w_set != g_set:
+            ok = False
+            if sorted(r[0] for r in w_reports) == sorted(g_texts):
+                times_ok = False
+                failures.append(f"{name}: report timestamps not restored")
+            else:
+                failures.append(f"{name}: reports differ ({len(w_reports)} expected, {len(g_reports)} out)")
+        for stream in set(w_ordinary) | set(g_ordinary):
+            w, g = w_ordinary.get(stream, []), g_ordinary.get(stream, [])
+            if w != g:
+                ok = False
+                if [x[0] for x in w] == [x[0] for x in g]:
+                    times_ok = False
+                    failures.append(f"{name} {stream}: line timestamps differ")
+                else:
+                    failures.append(f"{name} {stream}: {len(w)} lines expected, {len(g)} out"
+                                    + first_difference(w, g))
+        lines_in += sum(len(v) for v in w_ordinary.values()) + sum(r[0].count("\n") + 1 for r in w_reports)
+        lines_out += sum(len(v) for v in g_ordinary.values()) + sum(
+            (r[0] or "").count("\n") + 1 for r in g_reports)
+        exact_files += ok
+    print(f"Fluent Bit {flb.version(binary)}, module {module.name}: "
+          f"{len(want)} files tailed at once, {got_n} of {total} records out, "
+          f"Fluent Bit CPU {cpu if cpu is None else round(cpu, 2)} s")
+    print(f"files exact: {exact_files}/{len(want)}; reports exact: {reports_exact}/{reports_total}; "
+          f"lines in {lines_in}, out {lines_out}; timestamps restored: {times_ok}; "
+          f"records under gopanic.tick: {len(stranded)}; records with helper fields: {len(helpers)}")
+    if stranded:
+        failures.append(f"{len(stranded)} records stayed under gopanic.tick: {stranded[0][2][:200]}")
+    if helpers:
+        failures.append(f"{len(helpers)} records carry gopanic_* helper fields")
+    for f in failures[:40]:
+        print("FAIL", f)
+    if args.keep or failures:
+        print("scratch dir:", work)
+    else:
+        shutil.rmtree(work)
+    return 1 if failures else 0
+
+
+def first_difference(w, g):
+    for i, (a, b) in enumerate(zip(w, g)):
+        if a != b:
+            return f"; first difference at {i}: expected {a[0][:80]!r}, got {b[0][:80]!r}"
+    return ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
