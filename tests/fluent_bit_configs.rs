@@ -390,8 +390,8 @@ fn configs_follow_the_module_contract() {
                     Some("%Y-%m-%dT%H:%M:%S.%LZ"),
                     "{ctx}"
                 );
-                let rm = find(&secs, "filter", "record_modifier");
-                let removed = rm[0].all("remove_key");
+                let rm = find(&secs, "filter", "modify");
+                let removed = rm[0].all("remove");
                 for k in ["gopanic_tag", "gopanic_time", "gopanic_reemitted"] {
                     assert!(removed.contains(&k), "{ctx}: {k} removed");
                 }

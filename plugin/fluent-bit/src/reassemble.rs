@@ -32,7 +32,7 @@ use gopanic::time::parse_rfc3339_nanos;
 use crate::Verdict;
 use crate::hash::FxMap;
 use crate::json::{Record, write_key, write_string};
-use crate::quick::{DOCKER_CHUNK, glance};
+use crate::quick::glance;
 use crate::settings::Settings;
 use crate::time::rfc3339_nanos;
 
@@ -82,7 +82,8 @@ struct Kept {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     /// A CRI record: `_p` (Fluent Bit's `cri` multiline parser) or `logtag`
-    /// (its classic `cri` parser), `P` for a partial chunk.
+    /// (its classic `cri` parser); `P` on a text of whole chunks marks a
+    /// piece left unjoined.
     Cri(&'static str),
     /// A docker json-file record (`stream` and `time`, no CRI tag): a
     /// `log` of a whole chunk (16 KiB) without its trailing `\n` is a
@@ -313,9 +314,13 @@ impl Filter {
         let tag = String::from_utf8_lossy(tag).into_owned();
         let key = stream_key(&tag, &rec.get_str("stream").unwrap_or_default());
         let shape = shape_of(&rec, message);
+        // Fluent Bit's `cri` multiline parser keeps the first chunk's `P`
+        // on the lines it joins: only a text of whole chunks is a piece.
         let partial = match shape {
-            Shape::Cri(member) => rec.get_str(member).as_deref() == Some("P"),
-            Shape::Docker => !text.ends_with('\n') && text.len() >= DOCKER_CHUNK,
+            Shape::Cri(member) => {
+                rec.get_str(member).as_deref() == Some("P") && self.settings.is_chunk(text.len())
+            }
+            Shape::Docker => !text.ends_with('\n') && self.settings.is_chunk(text.len()),
             Shape::Plain => false,
         };
         let pending = self.streams.get(&key).is_some_and(|s| s.partial.is_some());
@@ -837,7 +842,8 @@ fn pieces(text: &str, cap: usize) -> Vec<&str> {
 }
 
 /// A line's record with its text replaced (a merged line, a piece): the
-/// CRI tag says `F`, a docker text gets its newline back.
+/// first chunk's members as they are (Fluent Bit's own joined lines keep
+/// the first chunk's `_p` too), a docker text with its newline back.
 fn with_text(raw: &[u8], text: &str, shape: Shape) -> Vec<u8> {
     let Some(rec) = Record::parse(raw) else {
         return raw.to_vec();
@@ -847,20 +853,12 @@ fn with_text(raw: &[u8], text: &str, shape: Shape) -> Vec<u8> {
     } else {
         "message"
     };
-    let mut skip = vec![key];
-    if let Shape::Cri(member) = shape {
-        skip.push(member);
-    }
     let mut out = Vec::with_capacity(raw.len() + text.len());
-    rec.write_open(&mut out, &skip);
+    rec.write_open(&mut out, &[key]);
     write_key(&mut out, key);
     match shape {
         Shape::Docker if !text.ends_with('\n') => write_string(&mut out, &format!("{text}\n")),
         _ => write_string(&mut out, text),
-    }
-    if let Shape::Cri(member) = shape {
-        write_key(&mut out, member);
-        write_string(&mut out, "F");
     }
     out.push(b'}');
     out
@@ -1050,7 +1048,7 @@ mod tests {
         };
         let a = "x".repeat(16384);
         let b = "y".repeat(16384);
-        let short = "v".repeat(8000);
+        let value = "v".repeat(16384 - "panic: ".len());
         assert_eq!(r.raw("app", T0, &chunk(T0, "P", &a)).0, Verdict::Drop);
         assert_eq!(
             r.raw("app", T0 + 1, &chunk(T0 + 1, "P", &b)).0,
@@ -1060,18 +1058,28 @@ mod tests {
         assert_eq!(v, Verdict::Emit);
         let got = got.unwrap();
         assert!(got["log"] == format!("{a}{b}z"));
-        assert_eq!(got["_p"], "F");
+        assert_eq!(got["_p"], "P");
         assert_eq!(got["time"], rfc3339_nanos(T0));
         assert_eq!(r.f.open_streams(), 0);
+        // A line Fluent Bit joined keeps its first chunk's `P`: not whole
+        // chunks, so a whole line, and the next line stays its own.
+        let joined = format!("{a}tail");
+        assert_eq!(
+            r.raw("app", T0, &chunk(T0, "P", &joined)).0,
+            Verdict::Unchanged
+        );
+        assert_eq!(r.raw("app", T0, &chunk(T0, "F", "")).0, Verdict::Unchanged);
         // A panic value split by the host: one report, its value whole.
-        r.raw("app", T0, &chunk(T0, "P", &format!("panic: {short}")));
+        r.raw("app", T0, &chunk(T0, "P", &format!("panic: {value}")));
         r.raw("app", T0, &chunk(T0, "F", "end"));
         for l in PANIC.iter().skip(1) {
             r.push("app", T0, "stdout", l);
         }
         let got = r.drain(T0);
         assert_eq!(got.len(), 1);
-        assert!(got[0]["go"]["message"] == format!("{short}end"));
+        let first = got[0]["log"].as_str().unwrap().lines().next().unwrap();
+        assert!(first == format!("panic: {value}end"));
+        assert!(got[0]["go"]["message"] == format!("{value}end"));
         assert_eq!(got[0]["go"]["lines"], 5);
     }
 
@@ -1083,7 +1091,7 @@ mod tests {
                 .to_string()
                 .into_bytes()
         };
-        let half = "h".repeat(DOCKER_CHUNK);
+        let half = "h".repeat(16 << 10);
         assert_eq!(r.raw("d", T0, &d(T0, &half)).0, Verdict::Drop);
         let (v, got) = r.raw("d", T0, &d(T0, "second half\n"));
         assert_eq!(v, Verdict::Emit);

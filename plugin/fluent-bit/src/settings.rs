@@ -46,6 +46,13 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// Streams holding an open report or a partial line.
     pub max_open_streams: usize,
+    /// The container runtime's chunk size: a line longer than this is
+    /// written in chunks of exactly this many bytes (containerd's
+    /// `max_container_log_line_size`, docker's 16 KiB), the last one
+    /// marked `F` (CRI) or ending with the newline (docker). A record whose
+    /// text is a whole number of chunks and is not marked whole is a piece
+    /// Fluent Bit left unjoined. 0: never merge.
+    pub chunk_bytes: usize,
     /// Bytes held in open reports and partial lines, all streams together.
     pub max_held_bytes: usize,
     /// Records waiting for a heartbeat.
@@ -66,6 +73,7 @@ impl Default for Settings {
             max_goroutines: 20,
             max_message_bytes: 16 << 10,
             max_open_streams: 1024,
+            chunk_bytes: 16 << 10,
             max_held_bytes: 128 << 20,
             max_queue_records: 8192,
             max_queue_bytes: 64 << 20,
@@ -108,6 +116,7 @@ impl Settings {
         num("max_goroutines", &mut s.max_goroutines);
         num("max_message_bytes", &mut s.max_message_bytes);
         num("max_open_streams", &mut s.max_open_streams);
+        num("chunk_bytes", &mut s.chunk_bytes);
         num("max_held_bytes", &mut s.max_held_bytes);
         num("max_queue_records", &mut s.max_queue_records);
         num("max_queue_bytes", &mut s.max_queue_bytes);
@@ -119,6 +128,12 @@ impl Settings {
             }
         }
         (s, problems)
+    }
+
+    /// Whether a text of `len` bytes not marked whole is a piece of a line
+    /// (see [`Settings::chunk_bytes`]).
+    pub fn is_chunk(&self, len: usize) -> bool {
+        self.chunk_bytes > 0 && len > 0 && len.is_multiple_of(self.chunk_bytes)
     }
 
     /// The record bound, if any.
