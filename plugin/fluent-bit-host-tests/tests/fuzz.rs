@@ -269,12 +269,15 @@ fn interleaved_tags_and_random_heartbeats_conserve_every_line() {
     assert_eq!(lines_out, lines_in, "conservation");
 }
 
+/// One container's records: its tag, and (time, record) in order.
+type Container = (String, Vec<(i64, Vec<u8>)>);
+
 /// Runs records of several containers, interleaved at random, with random
 /// heartbeats, then drains; returns each tag's records (helper members
 /// removed, canonical JSON) in the order they left.
 fn run_interleaved(
     rng: &mut Rng,
-    streams: Vec<(String, Vec<(i64, Vec<u8>)>)>,
+    streams: Vec<Container>,
 ) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut p = Pipeline::new("gopanic_reassemble");
     let mut streams = streams;
@@ -387,8 +390,7 @@ fn chunks_at_random_boundaries_merge_into_the_same_records() {
             whole.push((tag.clone(), w));
             chunked.push((tag, c));
         }
-        let count =
-            |v: &Vec<(String, Vec<(i64, Vec<u8>)>)>| v.iter().map(|s| s.1.len()).sum::<usize>();
+        let count = |v: &Vec<Container>| v.iter().map(|s| s.1.len()).sum::<usize>();
         assert!(
             count(&chunked) > count(&whole),
             "round {round}: lines were cut"
