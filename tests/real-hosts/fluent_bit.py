@@ -29,6 +29,8 @@ import flb  # noqa: E402
 
 CORPUS = flb.ROOT / "tests" / "fixtures" / "corpus"
 HELPERS = ("gopanic_tag", "gopanic_time", "gopanic_reemitted")
+# The shipped heartbeat's max_record_bytes (Loki's line limit).
+MAX_RECORD = 262_144
 
 
 def ns(rfc3339):
@@ -105,16 +107,29 @@ def main():
     stranded = [r for r in rows if r[0] == "gopanic.tick"]
     helpers = [r for r in rows if any(f'"{h}"' in r[2] for h in HELPERS)]
     got = defaultdict(lambda: ([], defaultdict(list)))
+    parts = defaultdict(list)
+    largest = 0
     for tag, t, body in rows:
         name = next((n for n in want if tag.endswith("." + n)), None)
         if name is None:
             continue
+        largest = max(largest, len(body.encode("utf-8", "surrogateescape")))
         rec = json.loads(body)
         reports, ordinary = got[name]
-        if "go" in rec:
+        go = rec.get("go")
+        if go and go.get("report_id"):
+            parts[(name, go["report_id"])].append((go["part"], rec.get("log"), t, rec.get("stream")))
+        elif go:
             reports.append((rec.get("log"), t, rec.get("stream"), rec))
         else:
             ordinary[rec.get("stream")].append((rec.get("log"), t))
+    # A report past the record bound leaves in parts: joined back here.
+    for (name, _), ps in parts.items():
+        ps.sort()
+        numbers = [p[0] for p in ps]
+        if numbers != list(range(1, len(ps) + 1)):
+            failures.append(f"{name}: report parts {numbers}")
+        got[name][0].append(("\n".join(p[1] for p in ps), ps[0][2], ps[0][3], None))
     exact_files = 0
     lines_in = lines_out = 0
     reports_exact = reports_total = 0
@@ -156,7 +171,15 @@ def main():
     print(f"files exact: {exact_files}/{len(want)}; reports exact: {reports_exact}/{reports_total}; "
           f"lines in {lines_in}, out {lines_out}; timestamps restored: {times_ok}; "
           f"streams whose lines arrived in order: {streams_in_order}/{streams_total}; "
-          f"records under gopanic.tick: {len(stranded)}; records with helper fields: {len(helpers)}")
+          f"records under gopanic.tick: {len(stranded)}; records with helper fields: {len(helpers)}; "
+          f"reports in parts: {len(parts)} ({sum(len(p) for p in parts.values())} parts); "
+          f"largest record {largest} bytes")
+    if largest > MAX_RECORD:
+        failures.append(f"a record of {largest} bytes, over the shipped bound {MAX_RECORD}")
+    errors = [l for l in (work / "fluent-bit.log").read_text(errors="replace").splitlines()
+              if "[error]" in l or "exception" in l.lower()]
+    print(f"Fluent Bit log: {len(errors)} error lines")
+    failures.extend(f"Fluent Bit: {l}" for l in errors[:10])
     if stranded:
         failures.append(f"{len(stranded)} records stayed under gopanic.tick: {stranded[0][2][:200]}")
     if helpers:

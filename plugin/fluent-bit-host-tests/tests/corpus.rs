@@ -162,7 +162,7 @@ fn reassemble_matches_the_core_on_the_whole_corpus_cri_and_docker() {
 #[test]
 fn enrich_matches_the_core_on_the_whole_corpus() {
     let mut host = Host::new("gopanic_enrich");
-    let (mut records, mut enriched) = (0, 0);
+    let (mut records, mut enriched, mut cut) = (0, 0, 0);
     for dir in corpus() {
         for format in [Format::Cri, Format::Docker] {
             let inputs = inputs(&dir, format);
@@ -179,6 +179,24 @@ fn enrich_matches_the_core_on_the_whole_corpus() {
                 };
                 records += 1;
                 match want {
+                    Some(w)
+                        if serde_json::to_vec(&w).unwrap().len() > settings.max_record_bytes =>
+                    {
+                        // One record in, one out: the text is cut to fit.
+                        enriched += 1;
+                        cut += 1;
+                        let bytes = serde_json::to_vec(&got).unwrap().len();
+                        assert!(
+                            bytes <= settings.max_record_bytes,
+                            "{}: {bytes}",
+                            dir.display()
+                        );
+                        let (full, kept) =
+                            (w["log"].as_str().unwrap(), got["log"].as_str().unwrap());
+                        assert!(full.starts_with(kept), "{}", dir.display());
+                        assert_eq!(got["go"]["text_cut_bytes"], full.len() - kept.len());
+                        assert_eq!(got["go"]["fingerprint"], w["go"]["fingerprint"]);
+                    }
                     Some(w) => {
                         enriched += 1;
                         assert_eq!(got, w, "{}", dir.display());
@@ -195,7 +213,13 @@ fn enrich_matches_the_core_on_the_whole_corpus() {
             }
         }
     }
-    eprintln!("enrich: {records} records in and out, {enriched} enriched, all equal to the core");
+    eprintln!(
+        "enrich: {records} records in and out, {enriched} enriched, equal to the core but {cut} cut to the record bound"
+    );
+    assert!(
+        cut >= 2,
+        "the busy_server report, CRI and docker, is over the bound"
+    );
 }
 
 #[test]

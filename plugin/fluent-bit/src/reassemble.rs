@@ -141,6 +141,9 @@ pub struct Stats {
     pub lines_cut: u64,
     /// Heartbeats whose settings differed from the previous ones.
     pub settings_applied: u64,
+    /// Queued records that left in the slot of an absorbed line of their
+    /// tag rather than on a heartbeat.
+    pub left_in_slot: u64,
 }
 
 /// The filter; see the module docs.
@@ -480,7 +483,21 @@ impl Filter {
             }
         }
         match own {
-            None => Verdict::Drop,
+            // The line was absorbed: its slot carries out the oldest queued
+            // record when that is of the same tag (its tag, metadata and
+            // restored time are then right without rewrite_tag), so that
+            // records queued while a container writes a report do not all
+            // wait for heartbeats.
+            None => match self.queue.front() {
+                Some(q) if q.tag == tag => {
+                    let q = self.take_at(0);
+                    out.clear();
+                    out.extend_from_slice(q.as_ref().map_or(&[][..], |q| &q.json));
+                    self.stats.left_in_slot += 1;
+                    Verdict::Emit
+                }
+                _ => Verdict::Drop,
+            },
             Some(own) if own.rewrite => {
                 *out = self.line_json(&own.raw, None);
                 Verdict::Emit
@@ -912,6 +929,8 @@ mod tests {
     struct Run {
         f: Filter,
         out: Vec<u8>,
+        /// Queued records that left in the slot of an absorbed line.
+        slots: Vec<Value>,
     }
 
     impl Run {
@@ -919,15 +938,21 @@ mod tests {
             Run {
                 f: Filter::new(settings),
                 out: Vec::new(),
+                slots: Vec::new(),
             }
         }
 
         fn raw(&mut self, tag: &str, t: i64, record: &[u8]) -> (Verdict, Option<Value>) {
             let v = self.f.process(tag.as_bytes(), t, record, &mut self.out);
-            (
-                v,
-                (v == Verdict::Emit).then(|| serde_json::from_slice(&self.out).unwrap()),
-            )
+            let got: Option<Value> =
+                (v == Verdict::Emit).then(|| serde_json::from_slice(&self.out).unwrap());
+            if let Some(g) = &got
+                && g[REEMITTED] == true
+                && g.get(OVERFLOW).is_none()
+            {
+                self.slots.push(g.clone());
+            }
+            (v, got)
         }
 
         fn push(&mut self, tag: &str, t: i64, stream: &str, log: &str) -> (Verdict, Option<Value>) {
@@ -949,9 +974,10 @@ mod tests {
             self.tick_with(t, r#"{"gopanic_tick":true}"#)
         }
 
-        /// Heartbeats until the queue is empty and nothing is held.
+        /// What left in slots, then heartbeats until the queue is empty and
+        /// nothing is held.
         fn drain(&mut self, mut t: i64) -> Vec<Value> {
-            let mut got = Vec::new();
+            let mut got = std::mem::take(&mut self.slots);
             for _ in 0..200 {
                 t += S / 2;
                 if let Some(v) = self.tick(t) {
@@ -1025,13 +1051,29 @@ mod tests {
         // After a frame the core holds a line (the report may go on);
         // another report's start ends it.
         assert_eq!(r.push("app", T0 + 1, "stderr", "next").0, Verdict::Drop);
+        // The absorbed line's slot carries the finished report out (same
+        // tag); the released line waits for a heartbeat.
+        let (v, got) = r.push("app", T0 + 1, "stderr", "panic: again");
+        assert_eq!(v, Verdict::Emit);
+        assert!(got.unwrap()["go"].is_object());
+        assert_eq!(r.f.stats().left_in_slot, 1);
+        assert_eq!(r.f.queue_len(), 1);
+        assert_eq!(r.tick(T0 + 2).unwrap()["log"], "next");
+        // A slot never carries another tag's record.
+        for l in PANIC {
+            r.push("app", T0 + 3, "stderr", l);
+        }
+        r.push("app", T0 + 3, "stderr", "held");
+        // Idle: the report and the held line are queued, one leaves.
+        r.tick(T0 + 5 * S);
+        assert!(r.tick(T0 + 7 * S).is_some());
+        let queued = r.f.queue_len();
+        assert_eq!(queued, 1);
         assert_eq!(
-            r.push("app", T0 + 1, "stderr", "panic: again").0,
+            r.push("other", T0 + 3, "stderr", "panic: q").0,
             Verdict::Drop
         );
-        assert_eq!(r.f.queue_len(), 2);
-        assert!(r.tick(T0 + 2).unwrap()["go"].is_object());
-        assert_eq!(r.tick(T0 + 2).unwrap()["log"], "next");
+        assert_eq!(r.f.queue_len(), queued);
         // Non-records and records without a text pass unchanged.
         for bad in [&b"not json"[..], b"[1]", br#"{"a":1}"#, br#"{"log":5}"#] {
             assert_eq!(r.f.process(b"app", T0, bad, &mut r.out), Verdict::Unchanged);
@@ -1117,7 +1159,8 @@ mod tests {
             ..Settings::default()
         });
         let long = "é".repeat(700); // 1,400 bytes
-        assert_eq!(r.push("app", T0, "stdout", &long).0, Verdict::Drop);
+        // The pieces are queued; the first leaves in the line's own slot.
+        assert_eq!(r.push("app", T0, "stdout", &long).0, Verdict::Emit);
         let got = r.drain(T0);
         let texts: Vec<&str> = got.iter().map(|v| v["log"].as_str().unwrap()).collect();
         assert_eq!(texts.concat(), long);
@@ -1236,7 +1279,7 @@ mod tests {
         for l in PANIC {
             r.push("big", T0, "stderr", l);
         }
-        let rep = r.tick(T0 + 1).unwrap();
+        let rep = r.slots.pop().unwrap();
         assert_eq!(rep["gopanic_tag"], "big");
         assert_eq!(rep["gopanic_closed"], "memory_limit");
         assert!(r.f.held_bytes() <= 600);
@@ -1299,14 +1342,12 @@ mod tests {
             r.push("b", T0, "stderr", l);
         }
         let mut ids: Vec<(String, String)> = Vec::new();
-        for i in 1..20 {
-            if let Some(rep) = r.tick(T0 + i * S) {
-                assert_eq!(rep["go"]["truncated"], true);
-                ids.push((
-                    rep["gopanic_tag"].as_str().unwrap().into(),
-                    rep["go"]["report_id"].as_str().unwrap().into(),
-                ));
-            }
+        for rep in r.drain(T0) {
+            assert_eq!(rep["go"]["truncated"], true);
+            ids.push((
+                rep["gopanic_tag"].as_str().unwrap().into(),
+                rep["go"]["report_id"].as_str().unwrap().into(),
+            ));
         }
         assert_eq!(ids.len(), 6);
         let of = |t: &str| -> Vec<&String> {
