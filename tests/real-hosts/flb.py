@@ -62,7 +62,8 @@ def shipped_config(work, module, output, function=None, heartbeat=None,
 
     work: scratch dir (tail DB); module: the .wasm (or WAMR .aot) path;
     output: list of [key, value] for the [OUTPUT] replacing the shipped
-    loki output (its Match_Regex is kept); function: another exported
+    loki output (its Match_Regex is kept), or "shipped" to keep it (then
+    change it with `loki_at`); function: another exported
     function (e.g. gopanic_passthrough for a cost baseline); heartbeat:
     another Dummy record; inputs_glob: the files tail reads.
     """
@@ -92,6 +93,8 @@ def shipped_config(work, module, output, function=None, heartbeat=None,
                 put(props, "Function_Name", function)
         elif kind == "kubernetes":
             continue
+        elif name == "OUTPUT" and output == "shipped":
+            pass
         elif name == "OUTPUT":
             match = get(props, "Match_Regex")
             props = [["Name", output[0][1]], ["Match_Regex", match]] + output[1:]
@@ -192,3 +195,17 @@ def wait_stable(path, want, timeout, quiet=20.0):
         if n > 0 and time.time() - last_change > quiet:
             return n
         time.sleep(0.5)
+
+
+def loki_at(conf, url):
+    """The shipped loki output pointed at `url` (http://host:port)."""
+    from urllib.parse import urlparse
+    u = urlparse(url)
+    secs = parse_classic(conf)
+    for name, props in secs:
+        if name == "OUTPUT" and get(props, "Name") == "loki":
+            put(props, "Host", u.hostname)
+            put(props, "Port", str(u.port or 80))
+            if u.scheme == "https":
+                put(props, "TLS", "On")
+    return render(secs)

@@ -2,7 +2,8 @@
 """The shipped Fluent Bit config, run in a real Fluent Bit, over the fixture
 corpus: every CRI and docker file tailed at once.
 
-    FLUENT_BIT=/path/to/fluent-bit tests/real-hosts/fluent_bit.py [--module FILE]
+    FLUENT_BIT=/path/to/fluent-bit [LOKI_URL=http://host:3100] \
+        tests/real-hosts/fluent_bit.py [--module FILE]
 
 Checks, per file: every crash report of the ground truth leaves as exactly
 one record with exactly its lines, under the file's tag, with the first
@@ -11,11 +12,20 @@ and in order per stream, with its own timestamp; no `gopanic_*` helper field
 is left and nothing stays under the heartbeat tag. The module is the
 `.wasm` that plugin/fluent-bit/build.sh builds (or --module, e.g. a WAMR AOT
 object compiled for this Fluent Bit). Without FLUENT_BIT it says it skipped.
+
+With LOKI_URL (a real Loki), a second run sends the largest report of the
+corpus (busy_server: 3,000 goroutines, 22,091 lines) and a few ordinary
+files through the shipped `loki` output unchanged but for host and port, and
+checks that Loki accepted every record (no error in Fluent Bit's log) and
+that `{job="fluent-bit"} | json | go_report_id="…"` returns every part.
 """
 
 import argparse
 import json
 import os
+import time
+import urllib.parse
+import urllib.request
 import shutil
 import subprocess
 import sys
@@ -38,6 +48,11 @@ def ns(rfc3339):
     head, _, frac = rfc3339.rstrip("Z").partition(".")
     t = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
     return int(t.timestamp()) * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+def rfc3339(t_ns):
+    s, frac = divmod(t_ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + f".{frac:09d}Z"
 
 
 def build_module():
@@ -190,6 +205,12 @@ def main():
         print("scratch dir:", work)
     else:
         shutil.rmtree(work)
+    loki = os.environ.get("LOKI_URL")
+    if not loki:
+        print("SKIPPED: Loki part (set LOKI_URL=<http://host:port of a real Loki>)")
+    elif not loki_check(binary, module, loki.rstrip("/")):
+        failures.append("Loki: the big report did not arrive whole")
+        print("FAIL Loki: the big report did not arrive whole")
     return 1 if failures else 0
 
 
@@ -208,6 +229,75 @@ def first_difference(w, g):
         if a != b:
             return f"; first difference at {i}: expected {a[0][:80]!r}, got {b[0][:80]!r}"
     return ""
+
+
+def loki_query(url, query, start_ns, end_ns, limit=5000):
+    q = urllib.parse.urlencode({"query": query, "start": start_ns, "end": end_ns,
+                                "limit": limit, "direction": "forward"})
+    # No results cache: a range queried while the records arrive would be
+    # answered from the first, partial answer.
+    req = urllib.request.Request(f"{url}/loki/api/v1/query_range?{q}",
+                                 headers={"Cache-Control": "no-cache"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        data = json.load(r)
+    return [(int(ts), line, stream["stream"]) for stream in data["data"]["result"]
+            for ts, line in stream["values"]]
+
+
+def loki_check(binary, module, url):
+    """The big report through the shipped loki output into a real Loki."""
+    work = Path(tempfile.mkdtemp(prefix="gopanic-flb-loki-"))
+    logs = work / "logs"
+    logs.mkdir()
+    big = CORPUS / "busy_server" / "go1.24"
+    truth = json.loads((big / "truth.json").read_text())
+    # Loki takes nothing older than a week (and, per stream, nothing much
+    # older than what it holds): the file is moved to the present, its
+    # lines' spacing kept.
+    shift = time.time_ns() - 120 * 10**9 - ns(truth["lines"][0]["time"])
+    with open(big / "cri.log") as src, open(logs / "busy_server.cri.log", "w") as dst:
+        for line in src:
+            stamp, rest = line.split(" ", 1)
+            dst.write(f"{rfc3339(ns(stamp) + shift)} {rest}")
+    conf = flb.shipped_config(work, module, output="shipped", inputs_glob=str(logs / "*.log"))
+    conf = flb.loki_at(conf, url)
+    (work / "fluent-bit.conf").write_text(conf)
+    want_text = "\n".join(truth["lines"][i]["text"] for i in truth["reports"][0]["lines"])
+    first_ns = ns(truth["lines"][truth["reports"][0]["lines"][0]]["time"]) + shift
+    # Each part carries its own first line's time: within the report's span.
+    start, end = first_ns - 10**9, first_ns + 60 * 10**9
+    fb = flb.FluentBit(binary, work / "fluent-bit.conf", work / "fluent-bit.log")
+    parts, deadline = {}, time.time() + 180
+    try:
+        while time.time() < deadline:
+            time.sleep(3)
+            rows = loki_query(url, '{job="fluent-bit"} |= "report_id"', start, end)
+            parts = {}
+            for ts, line, labels in rows:
+                rec = json.loads(line)
+                parts.setdefault(rec["go"]["report_id"], []).append((rec["go"]["part"], rec["log"], len(line)))
+            if any("\n".join(p[1] for p in sorted(v)) == want_text for v in parts.values()):
+                break
+    finally:
+        fb.stop()
+    errors = [l for l in (work / "fluent-bit.log").read_text(errors="replace").splitlines()
+              if "[error]" in l or "[ warn] [output:loki" in l]
+    ok = False
+    for rid, ps in parts.items():
+        ps.sort()
+        text = "\n".join(p[1] for p in ps)
+        # The same report through the query that names its id.
+        by_id = loki_query(url, f'{{job="fluent-bit"}} | json | go_report_id="{rid}"', start, end)
+        print(f"Loki: report {rid}: {len(ps)} parts, largest line {max(p[2] for p in ps)} bytes, "
+              f"text {'equal to' if text == want_text else 'DIFFERENT from'} the program's output; "
+              f"go_report_id=\"{rid}\" returns {len(by_id)} lines")
+        ok = ok or (text == want_text and len(by_id) == len(ps)
+                    and [p[0] for p in ps] == list(range(1, len(ps) + 1)))
+    print(f"Loki: {len(errors)} error lines in Fluent Bit's log")
+    for l in errors[:5]:
+        print("  ", l)
+    shutil.rmtree(work)
+    return ok and not errors
 
 
 if __name__ == "__main__":
