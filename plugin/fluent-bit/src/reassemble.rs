@@ -55,8 +55,15 @@ pub const OVERFLOW: &str = "gopanic_overflow";
 /// rewritten.
 const OWN_KEYS: &[&str] = &[REEMITTED, TAG, TIME, CLOSED, OVERFLOW];
 
-/// A stream: the tag, a NUL, the record's `stream` value.
+/// A stream's name: the tag, a NUL, the record's `stream` value.
 type Key = Box<[u8]>;
+
+/// A stream as the core knows it: a number the filter hands out per name
+/// while the stream holds something. The core hashes its key on every line
+/// with std's SipHash, which on a 60-byte name costs more, interpreted, than
+/// the rest of a line's fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Sid(u64);
 
 /// A line as the core holds it: its text and where its record is kept.
 struct Held {
@@ -106,6 +113,7 @@ struct Partial {
 /// The filter's own state of a stream that holds something: an open report
 /// in the core, or a partial line.
 struct Stream {
+    name: Key,
     /// Input time of the stream's latest line.
     last_time: i64,
     /// Host time of the first heartbeat after that line.
@@ -152,8 +160,11 @@ pub struct Filter {
     /// member by member.
     initial: Settings,
     settings: Settings,
-    core: Reassembler<Key, Held>,
-    streams: FxMap<Key, Stream>,
+    core: Reassembler<Sid, Held>,
+    streams: FxMap<Sid, Stream>,
+    /// The streams that hold something, by name.
+    ids: FxMap<Key, Sid>,
+    next_sid: u64,
     /// Streams held per tag, for the fast path when a record names its
     /// stream only after `log` (docker).
     tags: FxMap<Box<[u8]>, usize>,
@@ -186,6 +197,8 @@ impl Filter {
             initial: settings.clone(),
             settings,
             streams: FxMap::default(),
+            ids: FxMap::default(),
+            next_sid: 0,
             tags: FxMap::default(),
             kept: FxMap::default(),
             queue: VecDeque::new(),
@@ -250,6 +263,10 @@ impl Filter {
             }
             return Verdict::Unchanged;
         }
+        if is_reemitted(record) {
+            self.stats.passed += 1;
+            return Verdict::Unchanged;
+        }
         self.process_in_full(tag, now, record, out)
     }
 
@@ -277,7 +294,7 @@ impl Filter {
                 self.scratch.extend_from_slice(tag);
                 self.scratch.push(0);
                 self.scratch.extend_from_slice(name);
-                !self.streams.contains_key(self.scratch.as_slice())
+                !self.ids.contains_key(self.scratch.as_slice())
             }
             None => !self.tags.contains_key(tag),
         };
@@ -315,7 +332,7 @@ impl Filter {
             .and_then(|t| parse_rfc3339_nanos(&t))
             .unwrap_or(now);
         let tag = String::from_utf8_lossy(tag).into_owned();
-        let key = stream_key(&tag, &rec.get_str("stream").unwrap_or_default());
+        let key = self.stream_id(stream_key(&tag, &rec.get_str("stream").unwrap_or_default()));
         let shape = shape_of(&rec, message);
         // Fluent Bit's `cri` multiline parser keeps the first chunk's `P`
         // on the lines it joins: only a text of whole chunks is a piece.
@@ -335,18 +352,18 @@ impl Filter {
                 shape,
                 text,
             };
-            match self.merge(&key, chunk, partial) {
+            match self.merge(key, chunk, partial) {
                 Some(line) => (line.raw, line.text, line.time, true),
                 None => {
                     self.stats.absorbed += 1;
-                    return self.end_call(&tag, &key, None, out);
+                    return self.end_call(&tag, key, None, out);
                 }
             }
         } else {
             (Box::from(record), text, time, false)
         };
         let text = strip_newline(text);
-        self.touch(&key, time);
+        self.touch(key, time);
         let cap = self.settings.line_cap();
         if text.len() > cap {
             // Too long for one record: the line leaves in pieces, through
@@ -356,7 +373,7 @@ impl Filter {
             for piece in pieces(&text, cap) {
                 let piece_raw = with_text(&raw, piece, shape);
                 self.push_line(
-                    &key,
+                    key,
                     piece_raw.into(),
                     piece.to_owned(),
                     time,
@@ -364,20 +381,20 @@ impl Filter {
                     false,
                 );
             }
-            return self.end_call(&tag, &key, None, out);
+            return self.end_call(&tag, key, None, out);
         }
-        match self.push_line(&key, raw, text, time, message, true) {
+        match self.push_line(key, raw, text, time, message, true) {
             Some(own) => {
                 self.stats.passed += 1;
                 let own = Own {
                     raw: own.raw,
                     rewrite: merged || self.settings.profile == Profile::Ecs,
                 };
-                self.end_call(&tag, &key, Some(own), out)
+                self.end_call(&tag, key, Some(own), out)
             }
             None => {
                 self.stats.absorbed += 1;
-                self.end_call(&tag, &key, None, out)
+                self.end_call(&tag, key, None, out)
             }
         }
     }
@@ -386,10 +403,10 @@ impl Filter {
     /// once the chunk completes it (`partial` false), `None` while it is
     /// still arriving. Past the line cap, what is gathered leaves as a line
     /// of its own (the core's decoder does the same with raw chunks).
-    fn merge(&mut self, key: &Key, chunk: Partial, partial: bool) -> Option<Partial> {
+    fn merge(&mut self, key: Sid, chunk: Partial, partial: bool) -> Option<Partial> {
         self.stats.chunks_merged += 1;
         let cap = self.settings.line_cap();
-        let pending = self.streams.get_mut(key).and_then(|s| s.partial.take());
+        let pending = self.streams.get_mut(&key).and_then(|s| s.partial.take());
         if let Some(p) = &pending {
             self.unhold(key, p.raw.len() + p.text.len());
         }
@@ -413,7 +430,7 @@ impl Filter {
         }
         self.touch(key, whole.time);
         self.hold(key, whole.raw.len() + whole.text.len());
-        if let Some(s) = self.streams.get_mut(key) {
+        if let Some(s) = self.streams.get_mut(&key) {
             s.partial = Some(whole);
         }
         None
@@ -421,7 +438,7 @@ impl Filter {
 
     /// A partial line whose rest will not come (a bound, an idle stream)
     /// is read as it is.
-    fn flush_partial(&mut self, key: &Key, p: Partial) {
+    fn flush_partial(&mut self, key: Sid, p: Partial) {
         let text = strip_newline(p.text);
         let raw = with_text(&p.raw, &text, p.shape);
         self.push_line(key, raw.into(), text, p.time, p.message, false);
@@ -432,7 +449,7 @@ impl Filter {
     /// not queued but returned (it is the call's return).
     fn push_line(
         &mut self,
-        key: &Key,
+        key: Sid,
         raw: Box<[u8]>,
         text: String,
         time: i64,
@@ -444,13 +461,13 @@ impl Filter {
         self.hold(key, raw.len() + text.len());
         self.kept.insert(id, Kept { raw, time, message });
         let mut outputs = Vec::new();
-        self.core.push(key, Held { text, id }, time, &mut outputs);
+        self.core.push(&key, Held { text, id }, time, &mut outputs);
         self.sort(outputs, Some(key), current.then_some(id), None)
     }
 
     /// After a line: tidies the stream, applies the memory and queue
     /// bounds, and says what to return.
-    fn end_call(&mut self, tag: &str, key: &Key, own: Option<Own>, out: &mut Vec<u8>) -> Verdict {
+    fn end_call(&mut self, tag: &str, key: Sid, own: Option<Own>, out: &mut Vec<u8>) -> Verdict {
         self.tidy(key);
         self.bound_memory();
         if self.over_queue_bound() {
@@ -522,7 +539,7 @@ impl Filter {
             }
         }
         let idle = self.settings.core().idle_timeout_ns;
-        let keys: Vec<Key> = self.streams.keys().cloned().collect();
+        let keys: Vec<Sid> = self.streams.keys().copied().collect();
         for key in keys {
             let Some(s) = self.streams.get_mut(&key) else {
                 continue;
@@ -534,13 +551,13 @@ impl Filter {
             if stream_now.saturating_sub(s.last_time) >= idle
                 && let Some(p) = s.partial.take()
             {
-                self.unhold(&key, p.raw.len() + p.text.len());
-                self.flush_partial(&key, p);
+                self.unhold(key, p.raw.len() + p.text.len());
+                self.flush_partial(key, p);
             }
             let mut outputs = Vec::new();
             self.core.tick_stream(&key, stream_now, &mut outputs);
             self.sort(outputs, None, None, None);
-            self.tidy(&key);
+            self.tidy(key);
         }
         match self.take_at(0) {
             Some(q) => {
@@ -568,46 +585,46 @@ impl Filter {
     /// closed by the core's stream bound.
     fn sort(
         &mut self,
-        outputs: Vec<Output<Key, Held>>,
-        pushing: Option<&Key>,
+        outputs: Vec<Output<Sid, Held>>,
+        pushing: Option<Sid>,
         current: Option<u64>,
         closed: Option<&str>,
     ) -> Option<Kept> {
         let mut own = None;
-        let mut touched: Vec<Key> = Vec::new();
+        let mut touched: Vec<Sid> = Vec::new();
         for o in outputs {
             match o {
                 Output::Line(key, h) => {
-                    let Some(k) = self.release(&key, &h) else {
+                    let Some(k) = self.release(key, &h) else {
                         continue;
                     };
                     if current == Some(h.id) {
                         own = Some(k);
                         continue;
                     }
-                    let tag = tag_of(&key);
+                    let tag = self.tag_of(key);
                     let json = self.line_json(&k.raw, Some((&tag, k.time)));
                     self.enqueue(tag, json);
                 }
                 Output::Report(key, rep) => {
-                    let evicted = pushing.is_some_and(|p| *p != key);
+                    let evicted = pushing.is_some_and(|p| p != key);
                     if evicted {
                         self.stats.stream_evictions += 1;
-                        touched.push(key.clone());
+                        touched.push(key);
                     }
                     let reason = closed.or(evicted.then_some("stream_limit"));
-                    self.report(&key, rep, reason);
+                    self.report(key, rep, reason);
                 }
             }
         }
         for key in touched {
-            self.tidy(&key);
+            self.tidy(key);
         }
         own
     }
 
     /// Shapes a report (or part) and queues it.
-    fn report(&mut self, key: &Key, rep: Report<Held>, closed: Option<&str>) {
+    fn report(&mut self, key: Sid, rep: Report<Held>, closed: Option<&str>) {
         let mut first: Option<Kept> = None;
         for h in &rep.lines {
             let k = self.release(key, h);
@@ -623,8 +640,18 @@ impl Filter {
             id: s.id.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ self.salt,
             part: s.part,
         });
-        let tag = tag_of(key);
+        let tag = self.tag_of(key);
+        let text: usize = rep.lines.iter().map(|h| h.text.len() + 1).sum();
         self.shaper.limits = self.settings.record_limits(raw.len() + tag.len());
+        if self
+            .shaper
+            .limits
+            .max_record_bytes
+            .is_some_and(|max| surely_fits(text, max))
+        {
+            // Measuring the shaped record would cost as much as writing it.
+            self.shaper.limits.max_record_bytes = None;
+        }
         let mut shaped =
             self.shaper
                 .report_record(serde_json::Map::new(), rep.event, &rep.lines, split);
@@ -675,33 +702,56 @@ impl Filter {
         out
     }
 
-    /// Notes a line of `key` at input time `time`; creates the stream's
-    /// state if it has none.
-    fn touch(&mut self, key: &Key, time: i64) {
-        let s = match self.streams.get_mut(key) {
-            Some(s) => s,
-            None => {
-                *self.tags.entry(Box::from(tag_bytes(key))).or_default() += 1;
-                self.streams.entry(key.clone()).or_insert(Stream {
-                    last_time: time,
-                    first_beat: None,
-                    bytes: 0,
-                    partial: None,
-                })
-            }
-        };
-        s.last_time = time;
-        s.first_beat = None;
+    /// The id of the stream named `name`, with its state (created empty if
+    /// it holds nothing yet).
+    fn stream_id(&mut self, name: Key) -> Sid {
+        if let Some(&sid) = self.ids.get(&name) {
+            return sid;
+        }
+        self.next_sid += 1;
+        let sid = Sid(self.next_sid);
+        *self.tags.entry(Box::from(tag_bytes(&name))).or_default() += 1;
+        self.ids.insert(name.clone(), sid);
+        self.streams.insert(
+            sid,
+            Stream {
+                name,
+                last_time: 0,
+                first_beat: None,
+                bytes: 0,
+                partial: None,
+            },
+        );
+        sid
+    }
+
+    /// Notes a line of `key` at input time `time`.
+    fn touch(&mut self, key: Sid, time: i64) {
+        if let Some(s) = self.streams.get_mut(&key) {
+            s.last_time = time;
+            s.first_beat = None;
+        }
+    }
+
+    fn tag_of(&self, key: Sid) -> String {
+        self.streams
+            .get(&key)
+            .map(|s| String::from_utf8_lossy(tag_bytes(&s.name)).into_owned())
+            .unwrap_or_default()
     }
 
     /// Forgets the state of a stream that holds nothing any more.
-    fn tidy(&mut self, key: &Key) {
+    fn tidy(&mut self, key: Sid) {
         let holds =
-            self.core.holds(key) || self.streams.get(key).is_some_and(|s| s.partial.is_some());
-        if holds || self.streams.remove(key).is_none() {
+            self.core.holds(&key) || self.streams.get(&key).is_some_and(|s| s.partial.is_some());
+        if holds {
             return;
         }
-        let tag = tag_bytes(key);
+        let Some(s) = self.streams.remove(&key) else {
+            return;
+        };
+        self.ids.remove(&s.name);
+        let tag = tag_bytes(&s.name);
         if let Some(n) = self.tags.get_mut(tag) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -710,22 +760,22 @@ impl Filter {
         }
     }
 
-    fn hold(&mut self, key: &Key, bytes: usize) {
-        if let Some(s) = self.streams.get_mut(key) {
+    fn hold(&mut self, key: Sid, bytes: usize) {
+        if let Some(s) = self.streams.get_mut(&key) {
             s.bytes += bytes;
         }
         self.held_bytes += bytes;
     }
 
-    fn unhold(&mut self, key: &Key, bytes: usize) {
-        if let Some(s) = self.streams.get_mut(key) {
+    fn unhold(&mut self, key: Sid, bytes: usize) {
+        if let Some(s) = self.streams.get_mut(&key) {
             s.bytes = s.bytes.saturating_sub(bytes);
         }
         self.held_bytes = self.held_bytes.saturating_sub(bytes);
     }
 
     /// Forgets a kept line that leaves; returns its record.
-    fn release(&mut self, key: &Key, h: &Held) -> Option<Kept> {
+    fn release(&mut self, key: Sid, h: &Held) -> Option<Kept> {
         let k = self.kept.remove(&h.id)?;
         self.unhold(key, k.raw.len() + h.text.len());
         Some(k)
@@ -755,27 +805,27 @@ impl Filter {
                 .streams
                 .iter()
                 .max_by_key(|(_, s)| s.bytes)
-                .map(|(k, _)| k.clone());
+                .map(|(k, _)| *k);
             let Some(k) = largest else {
                 return;
             };
             self.stats.memory_closes += 1;
-            self.close(&k, "memory_limit");
+            self.close(k, "memory_limit");
         }
     }
 
     /// Closes a stream as it is: its partial line is read, its report
     /// leaves.
-    fn close(&mut self, key: &Key, reason: &str) {
-        if let Some(p) = self.streams.get_mut(key).and_then(|s| s.partial.take()) {
+    fn close(&mut self, key: Sid, reason: &str) {
+        if let Some(p) = self.streams.get_mut(&key).and_then(|s| s.partial.take()) {
             self.unhold(key, p.raw.len() + p.text.len());
             self.flush_partial(key, p);
         }
         let mut outputs = Vec::new();
-        self.core.close_stream(key, &mut outputs);
+        self.core.close_stream(&key, &mut outputs);
         self.sort(outputs, None, None, Some(reason));
         self.tidy(key);
-        if let Some(s) = self.streams.get(key) {
+        if let Some(s) = self.streams.get(&key) {
             // Nothing can be held any more; never loop on a stale count.
             let stale = s.bytes;
             self.unhold(key, stale);
@@ -789,6 +839,23 @@ struct Own {
     /// Its record must be written (merged from chunks, or renamed for
     /// ECS), not returned as the host's copy.
     rewrite: bool,
+}
+
+/// Whether a report of `text` bytes surely fits `max` bytes of JSON: the
+/// `go` object repeats at most every frame of the text (function, file,
+/// line, package) with a few dozen bytes of names for each, and a frame
+/// takes two lines of at least five bytes; the message is capped; escaping
+/// at most doubles the text.
+fn surely_fits(text: usize, max: usize) -> bool {
+    text.saturating_mul(12).saturating_add(32 << 10) < max
+}
+
+/// Whether the record is one this filter re-emitted, seen from its end:
+/// the filter writes `gopanic_reemitted` last, and rewrite_tag keeps the
+/// members' order. Records that do not end so are read in full, where the
+/// member is looked for anywhere.
+fn is_reemitted(record: &[u8]) -> bool {
+    record.ends_with(b",\"gopanic_reemitted\":true}")
 }
 
 /// The line's text: `log` when it is a string, else `message`.
@@ -832,10 +899,6 @@ fn stream_key(tag: &str, stream: &str) -> Key {
 
 fn tag_bytes(key: &[u8]) -> &[u8] {
     key.split(|&c| c == 0).next().unwrap_or_default()
-}
-
-fn tag_of(key: &[u8]) -> String {
-    String::from_utf8_lossy(tag_bytes(key)).into_owned()
 }
 
 /// `text` cut into pieces of at most `cap` bytes at character boundaries.
