@@ -11,7 +11,10 @@
   the pods carry a config checksum that matches the ConfigMap;
 - the DaemonSet and the Helm values name the same .wasm image, tagged with
   the filter crate's version, and Dockerfile.wasm copies the file that
-  plugin/fluent-bit/build.sh writes.
+  plugin/fluent-bit/build.sh writes;
+- the Grafana dashboard queries through its Loki datasource variable, and
+  the ruler file is made of alert and recording rules (their expressions run
+  against a real Loki in scripts/loki-e2e.py).
 
 Usage: check-deploy.py HELM   (HELM: path of a helm binary)
 Needs the kubernetes-validate and PyYAML packages (scripts/test.sh installs
@@ -20,6 +23,7 @@ failure.
 """
 
 import hashlib
+import json
 import pathlib
 import re
 import subprocess
@@ -156,6 +160,22 @@ def main():
     for needed in ["Cargo.toml", "Cargo.lock", "src", "benches", "plugin"]:
         check(f"!{needed}" in ignore, f".dockerignore sends {needed}")
     check(not any(l.startswith("!target") for l in ignore), ".dockerignore never sends target/")
+
+    # --- the Grafana dashboard and the ruler file -------------------------
+    dash = json.loads((ROOT / "pipeline-examples/grafana/gopanic-crashes.json").read_text())
+    var = [v for v in dash["templating"]["list"] if v["name"] == "datasource"]
+    check(var and var[0]["type"] == "datasource" and var[0]["query"] == "loki",
+          "dashboard: a Loki datasource variable")
+    for p in dash["panels"]:
+        for t in [p] + p.get("targets", []):
+            check(t.get("datasource") == {"type": "loki", "uid": "${datasource}"},
+                  f"dashboard panel {p['title']}: uses the datasource variable")
+        check(p.get("targets"), f"dashboard panel {p['title']}: has queries")
+    rules = yaml.safe_load((ROOT / "pipeline-examples/loki/ruler-gopanic.yaml").read_text())
+    for g in rules["groups"]:
+        for r in g["rules"]:
+            check(("alert" in r) != ("record" in r) and r.get("expr"),
+                  f"ruler: {r} is an alert or a record with an expression")
 
     report(n)
 

@@ -52,3 +52,8 @@ PY
 fi
 "$tools/helm" version --short
 "$tools/venv/bin/python" scripts/check-deploy.py "$tools/helm"
+
+# End to end against a real Loki through a real Fluent Bit (LOKI_URL,
+# FLUENT_BIT): the fixture corpus through the shipped loki output, every
+# shipped query, rule and dashboard query checked. Says SKIP without them.
+"$tools/venv/bin/python" scripts/loki-e2e.py
