@@ -221,13 +221,8 @@ impl Shaper {
         go.insert("recoverable".into(), json!(v.recoverable));
         if let Some(mut m) = crash.message() {
             if let Some(max) = self.limits.max_message_bytes
-                && m.len() > max
+                && cut_on_char_boundary(&mut m, max)
             {
-                let mut at = max;
-                while !m.is_char_boundary(at) {
-                    at -= 1;
-                }
-                m.truncate(at);
                 go.insert("message_truncated".into(), json!(true));
             }
             go.insert("message".into(), json!(m));
@@ -510,14 +505,21 @@ fn insert_flat(base: &mut Map<String, Value>, go: &Map<String, Value>) {
 
 /// `s` cut to at most [`MAX_FLAT_BYTES`], on a character boundary.
 fn bounded(mut s: String) -> String {
-    if s.len() > MAX_FLAT_BYTES {
-        let mut end = MAX_FLAT_BYTES;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
+    cut_on_char_boundary(&mut s, MAX_FLAT_BYTES);
     s
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary; whether it cut.
+fn cut_on_char_boundary(s: &mut String, max: usize) -> bool {
+    if s.len() <= max {
+        return false;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    true
 }
 
 /// ECS fields: only those that map honestly. A goroutine is not an OS
