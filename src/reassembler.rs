@@ -20,10 +20,10 @@
 //! before any line that followed its last line, except foreign lines that
 //! landed inside it, which leave as they arrive.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
-use crate::grammar::{LineKind, classify, is_location};
+use crate::grammar::{LineKind, classify, is_location, is_log_line};
 
 /// A line as the reassembler sees it: the host's own record, whose text it
 /// can read. Ordinary lines come back as the same value, untouched.
@@ -190,7 +190,23 @@ struct Timed<L> {
     time: i64,
 }
 
-struct OpenReport<L> {
+/// A line whose fate waits on the next ones.
+struct HeldLine<L> {
+    line: L,
+    time: i64,
+    /// The newest report open when it arrived: reports started later
+    /// cannot own it.
+    after: u64,
+    /// A report that took a later line and left this one (a blank line
+    /// kept as another report's separator).
+    declined: u64,
+}
+
+/// Where a report is in the grammar and what its last lines allow next:
+/// small and `Copy`, so that an ambiguous line can be tried against
+/// several reports.
+#[derive(Debug, Clone, Copy)]
+struct State {
     event: Event,
     /// Proven a crash report (see module docs).
     confirmed: bool,
@@ -198,27 +214,74 @@ struct OpenReport<L> {
     /// without a blank line.
     http: bool,
     pos: Pos,
-    lines: Vec<L>,
-    bytes: usize,
-    /// Lines whose fate waits on the next ones, in order.
-    held: Vec<Timed<L>>,
-    /// Foreign lines in a row.
-    foreign_run: usize,
-    /// Time of the last line of the report.
-    last_time: i64,
     /// Frames printed so far in the current goroutine (or runtime stack).
     block_frames: usize,
     /// The current goroutine's frames were elided.
     block_elided: bool,
+    /// The current goroutine's `created by` was printed: only the next
+    /// block (or the end) can follow.
+    block_done: bool,
+    /// The last frame was `main.main`: only `runtime.main` can follow in
+    /// this block (`GOTRACEBACK=system`).
+    after_main: bool,
+    /// `fatal error:` lines: two threads throwing at once print a goroutine
+    /// twice.
+    throws: u8,
+}
+
+struct OpenReport<L> {
+    st: State,
+    lines: Vec<L>,
+    bytes: usize,
+    /// Time of the last line of the report.
+    last_time: i64,
     split: Option<Split>,
     /// Creation order, so that `finish` is deterministic.
     seq: u64,
+    /// Goroutine ids of the headers printed so far: a traceback prints each
+    /// goroutine once, which tells two reports in one stream apart.
+    goroutines: HashSet<u64>,
+    /// Where this binary's files are (see [`root_of`]): its GOROOT and its
+    /// own source directories, a few at most.
+    roots: Vec<(bool, Box<str>)>,
 }
+
+/// One stream: its open reports (usually one; several when processes
+/// sharing the stream crash at once) and the lines whose fate is open.
+struct Stream<L> {
+    /// Open reports, oldest first.
+    reports: Vec<OpenReport<L>>,
+    /// Lines that may still join a report (blank lines, old-style panic
+    /// value lines) or must wait for the report before them to leave.
+    held: Vec<HeldLine<L>>,
+    /// Lines that continue two or more reports equally well, in order, with
+    /// each candidate's state after them; the next location line (whose file
+    /// belongs to one binary) decides.
+    pending: Vec<Timed<L>>,
+    pending_states: Vec<(u64, State)>,
+    /// Foreign lines in a row.
+    foreign_run: usize,
+    /// The report that took the last line: lines come in runs per writer.
+    last: u64,
+    /// Reports complete while an older one is still open, by start order.
+    done: Vec<(u64, Event, Vec<L>, Option<Split>)>,
+}
+
+/// At most this many reports are open in one stream at once: more writers
+/// crashing together than that is not a shape seen in logs; the oldest
+/// closes.
+const MAX_REPORTS_PER_STREAM: usize = 4;
+/// Ambiguous lines waiting for a location line, at most.
+const MAX_PENDING: usize = 6;
+/// Roots remembered per report.
+const MAX_ROOTS: usize = 16;
+/// Lines in another writer's shape held in a row, at most.
+const MAX_HELD_LOG_LINES: usize = 256;
 
 /// The reassembler; see the module docs.
 pub struct Reassembler<K, L> {
     cfg: Config,
-    open: HashMap<K, OpenReport<L>>,
+    open: HashMap<K, Stream<L>>,
     next_seq: u64,
     stats: Stats,
     /// Lines to read (again), as a stack; kept to reuse its allocation.
@@ -266,11 +329,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// leaves to `out`.
     pub fn push(&mut self, key: &K, line: L, now: i64, out: &mut Vec<Output<K, L>>) {
         self.stats.lines_in += 1;
-        if let Some(r) = self.open.get(key)
-            && is_idle(r, &self.cfg, now)
-        {
-            self.close(key, out);
-        }
+        self.close_idle(key, now, out);
         // `work` is a stack: lines to read afresh are pushed in reverse.
         let mut work = std::mem::take(&mut self.work);
         work.push(Timed { line, time: now });
@@ -282,29 +341,32 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
 
     /// Closes every report idle since `now - idle_timeout`.
     pub fn tick(&mut self, now: i64, out: &mut Vec<Output<K, L>>) {
-        let idle: Vec<(u64, K)> = self
+        let mut idle: Vec<(u64, K)> = self
             .open
             .iter()
-            .filter(|(_, r)| is_idle(r, &self.cfg, now))
-            .map(|(k, r)| (r.seq, k.clone()))
+            .filter_map(|(k, s)| {
+                s.reports
+                    .iter()
+                    .filter(|r| is_idle(r, &self.cfg, now))
+                    .map(|r| r.seq)
+                    .min()
+                    .map(|seq| (seq, k.clone()))
+            })
             .collect();
-        self.close_in_order(idle, out);
-    }
-
-    /// Closes the report of `key` if it is idle at `now`: for hosts whose
-    /// streams keep clocks of their own (the Fluent Bit filter advances each
-    /// stream's clock from heartbeats after its last line).
-    pub fn tick_stream(&mut self, key: &K, now: i64, out: &mut Vec<Output<K, L>>) {
-        if self
-            .open
-            .get(key)
-            .is_some_and(|r| is_idle(r, &self.cfg, now))
-        {
-            self.close(key, out);
+        idle.sort_unstable_by_key(|(seq, _)| *seq);
+        for (_, k) in idle {
+            self.close_idle(&k, now, out);
         }
     }
 
-    /// Closes the open report of `key`, if any, as if nothing more could
+    /// Closes the reports of `key` that are idle at `now`: for hosts whose
+    /// streams keep clocks of their own (the Fluent Bit filter advances each
+    /// stream's clock from heartbeats after its last line).
+    pub fn tick_stream(&mut self, key: &K, now: i64, out: &mut Vec<Output<K, L>>) {
+        self.close_idle(key, now, out);
+    }
+
+    /// Closes the open reports of `key`, if any, as if nothing more could
     /// come: for hosts that enforce bounds of their own (memory across
     /// streams, a stream going away).
     pub fn close_stream(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
@@ -316,22 +378,53 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// The streams holding an open report, with the bytes of text each holds
     /// (report lines and held lines).
     pub fn open_streams(&self) -> impl Iterator<Item = (&K, usize)> {
-        self.open.iter().map(|(k, r)| {
-            let held: usize = r.held.iter().map(|h| h.line.text().len() + 1).sum();
-            (k, r.bytes + held)
+        self.open.iter().map(|(k, s)| {
+            let held: usize = s.held.iter().map(|h| h.line.text().len() + 1).sum();
+            let pending: usize = s.pending.iter().map(|h| h.line.text().len() + 1).sum();
+            let reports: usize = s.reports.iter().map(|r| r.bytes).sum();
+            (k, reports + held + pending)
         })
     }
 
     /// Closes every open report (end of input).
     pub fn finish(&mut self, out: &mut Vec<Output<K, L>>) {
-        let all: Vec<(u64, K)> = self.open.iter().map(|(k, r)| (r.seq, k.clone())).collect();
-        self.close_in_order(all, out);
+        let mut all: Vec<(u64, K)> = self
+            .open
+            .iter()
+            .map(|(k, s)| {
+                (
+                    s.reports.iter().map(|r| r.seq).min().unwrap_or(0),
+                    k.clone(),
+                )
+            })
+            .collect();
+        all.sort_unstable_by_key(|(seq, _)| *seq);
+        for (_, k) in all {
+            self.close(&k, out);
+        }
     }
 
-    fn close_in_order(&mut self, mut keys: Vec<(u64, K)>, out: &mut Vec<Output<K, L>>) {
-        keys.sort_unstable_by_key(|(seq, _)| *seq);
-        for (_, k) in keys {
-            self.close(&k, out);
+    /// Closes the reports of `key` idle at `now`, oldest first.
+    fn close_idle(&mut self, key: &K, now: i64, out: &mut Vec<Output<K, L>>) {
+        let Some(s) = self.open.get(key) else {
+            return;
+        };
+        let idle: Vec<u64> = s
+            .reports
+            .iter()
+            .filter(|r| is_idle(r, &self.cfg, now))
+            .map(|r| r.seq)
+            .collect();
+        if idle.is_empty() {
+            return;
+        }
+        if idle.len() == s.reports.len() {
+            self.close(key, out);
+            return;
+        }
+        self.resolve_pending_by_locality(key, out);
+        for seq in idle {
+            self.close_one(key, seq, out);
         }
     }
 
@@ -344,37 +437,255 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         out: &mut Vec<Output<K, L>>,
     ) {
         let kind = classify(t.line.text());
-        let Some(r) = self.open.get_mut(key) else {
+        if !self.open.contains_key(key) {
+            self.start(key, t, kind, out);
+            return;
+        }
+        let Some(t) = self.step_pending(key, t, kind, out) else {
+            return;
+        };
+        let Some(s) = self.open.get_mut(key) else {
             self.start(key, t, kind, out);
             return;
         };
-        let step = next_step(r, kind, t.line.text());
-        // Unconfirmed reports never hold or interleave: anything that does
-        // not prove them ends them.
-        let step = match step {
-            Step::Foreign | Step::Hold if !r.confirmed => Step::End,
-            Step::Foreign if r.foreign_run >= self.cfg.max_interleaved_lines => Step::End,
-            Step::Hold if r.held.len() >= self.cfg.max_interleaved_lines => Step::End,
-            s => s,
-        };
-        match step {
-            Step::Continue(pos) => {
-                self.continue_report(key, t, kind, pos, out);
+        let text = t.line.text();
+        let several = s.reports.len() > 1;
+        let mut cands: Vec<(usize, Pos)> = Vec::new();
+        let (mut hold, mut end_unconfirmed) = (false, false);
+        for (i, r) in s.reports.iter().enumerate() {
+            let step = next_step(&r.st, held_before(&s.held, r.seq), kind, text);
+            match step {
+                Step::Continue(pos) if !several || consistent(r, kind, text) => {
+                    cands.push((i, pos));
+                }
+                Step::Hold => hold = true,
+                _ => {}
             }
-            Step::Foreign => {
-                r.foreign_run += 1;
+            // Unconfirmed reports never hold or interleave: anything that
+            // does not prove them ends them.
+            if !r.st.confirmed && !matches!(step, Step::Continue(_)) {
+                end_unconfirmed = true;
+            }
+        }
+        let log_line = is_log_line(text);
+        match cands.as_slice() {
+            [] => {}
+            &[(i, pos)] => {
+                self.continue_report(key, i, t, kind, pos, out);
+                return;
+            }
+            _ => {
+                let pick = if kind == LineKind::Indented && is_location(text) {
+                    best_by_affinity(s, &cands, text)
+                } else {
+                    None
+                };
+                if let Some((i, pos)) = pick {
+                    self.continue_report(key, i, t, kind, pos, out);
+                } else {
+                    // Undecided: try the next lines against each candidate.
+                    s.pending_states = cands
+                        .iter()
+                        .filter_map(|&(i, pos)| {
+                            let r = s.reports.get(i)?;
+                            let mut st = r.st;
+                            advance(&mut st, kind, text, pos);
+                            Some((r.seq, st))
+                        })
+                        .collect();
+                    s.pending.push(t);
+                }
+                return;
+            }
+        }
+        // No report continues with the line.
+        let unconfirmed_waits = end_unconfirmed && log_line;
+        if end_unconfirmed && !log_line {
+            // An unproven start that the line disproves: its lines are read
+            // again as ordinary lines (the first) or afresh (the rest).
+            work.push(t);
+            let seqs: Vec<u64> = s
+                .reports
+                .iter()
+                .filter(|r| !r.st.confirmed)
+                .map(|r| r.seq)
+                .collect();
+            self.resolve_pending_by_locality(key, out);
+            for seq in seqs {
+                self.end_one(key, seq, work, out);
+            }
+            return;
+        }
+        if starts_report(kind) || kind == LineKind::RuntimeNote {
+            self.start(key, t, kind, out);
+            return;
+        }
+        let Some(s) = self.open.get_mut(key) else {
+            return;
+        };
+        if log_line && s.held.is_empty() && !unconfirmed_waits {
+            // Another writer's line where no report can take it: it leaves
+            // at once, whatever the reports do next.
+            self.stats.foreign_lines += 1;
+            out.push(Output::Line(key.clone(), t.line));
+            return;
+        }
+        if hold || unconfirmed_waits {
+            let limit = if log_line {
+                MAX_HELD_LOG_LINES
+            } else {
+                self.cfg.max_interleaved_lines
+            };
+            let unshaped = s
+                .held
+                .iter()
+                .filter(|h| !is_log_line(h.line.text()))
+                .count();
+            let count = if log_line { s.held.len() } else { unshaped };
+            if count >= limit {
+                // The reports ended before these lines (their writer died):
+                // they leave, and the held lines are read afresh.
+                work.push(t);
+                self.end_all(key, work, out);
+                return;
+            }
+            let after = self.next_seq;
+            s.held.push(HeldLine {
+                line: t.line,
+                time: t.time,
+                after,
+                declined: 0,
+            });
+            return;
+        }
+        if s.foreign_run >= self.cfg.max_interleaved_lines && !log_line {
+            work.push(t);
+            self.end_all(key, work, out);
+            return;
+        }
+        if !log_line {
+            s.foreign_run += 1;
+        }
+        self.stats.foreign_lines += 1;
+        out.push(Output::Line(key.clone(), t.line));
+    }
+
+    /// With lines pending (they continued several reports equally), reads
+    /// the next line against each candidate. Returns the line unless it was
+    /// taken (into the pending lines, or out as another writer's line).
+    fn step_pending(
+        &mut self,
+        key: &K,
+        t: Timed<L>,
+        kind: LineKind,
+        out: &mut Vec<Output<K, L>>,
+    ) -> Option<Timed<L>> {
+        let Some(s) = self.open.get_mut(key) else {
+            return Some(t);
+        };
+        if s.pending.is_empty() {
+            return Some(t);
+        }
+        let text = t.line.text();
+        let no_held = HeldBefore::default();
+        let fits: Vec<(u64, Pos)> = s
+            .pending_states
+            .iter()
+            .filter_map(|(seq, st)| match next_step(st, no_held, kind, text) {
+                Step::Continue(pos) => Some((*seq, pos)),
+                _ => None,
+            })
+            .collect();
+        let choice = match fits.len() {
+            0 if is_log_line(text) => {
+                // Another writer's line: it changes nothing here.
                 self.stats.foreign_lines += 1;
                 out.push(Output::Line(key.clone(), t.line));
+                return None;
             }
-            Step::Hold => r.held.push(t),
-            Step::End => {
-                work.push(t);
-                self.end(key, work, out);
+            0 => None,
+            1 => fits.first().map(|f| f.0),
+            _ if kind == LineKind::Indented && is_location(text) => {
+                let scored: Vec<(u64, i32)> = fits
+                    .iter()
+                    .map(|(seq, _)| {
+                        let r = s.reports.iter().find(|r| r.seq == *seq);
+                        (*seq, r.map_or(0, |r| affinity(r, text)))
+                    })
+                    .collect();
+                let best = scored.iter().map(|x| x.1).max().unwrap_or(0);
+                let top: Vec<u64> = scored.iter().filter(|x| x.1 == best).map(|x| x.0).collect();
+                Some(pick_local(s.last, &top))
+            }
+            _ if s.pending.len() < MAX_PENDING => {
+                // Still undecided: this line joins the pending ones.
+                s.pending_states = s
+                    .pending_states
+                    .iter()
+                    .filter_map(|(seq, st)| {
+                        let (_, pos) = fits.iter().find(|f| f.0 == *seq)?;
+                        let mut st = *st;
+                        advance(&mut st, kind, text, *pos);
+                        Some((*seq, st))
+                    })
+                    .collect();
+                s.pending.push(t);
+                return None;
+            }
+            _ => None,
+        };
+        match choice {
+            Some(seq) => self.commit_pending(key, seq, out),
+            None => self.resolve_pending_by_locality(key, out),
+        }
+        Some(t)
+    }
+
+    /// Gives the pending lines to the candidate that took the last line, or
+    /// else the newest.
+    fn resolve_pending_by_locality(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
+        let Some(s) = self.open.get(key) else {
+            return;
+        };
+        if s.pending.is_empty() {
+            return;
+        }
+        let seqs: Vec<u64> = s.pending_states.iter().map(|(seq, _)| *seq).collect();
+        let seq = pick_local(s.last, &seqs);
+        self.commit_pending(key, seq, out);
+    }
+
+    /// The pending lines continue report `seq`.
+    fn commit_pending(&mut self, key: &K, seq: u64, out: &mut Vec<Output<K, L>>) {
+        let Some(s) = self.open.get_mut(key) else {
+            return;
+        };
+        let pending = std::mem::take(&mut s.pending);
+        s.pending_states.clear();
+        for t in pending {
+            let Some(s) = self.open.get_mut(key) else {
+                out.push(Output::Line(key.clone(), t.line));
+                continue;
+            };
+            let kind = classify(t.line.text());
+            let Some(i) = s.reports.iter().position(|r| r.seq == seq) else {
+                out.push(Output::Line(key.clone(), t.line));
+                continue;
+            };
+            let hb = held_before(&s.held, seq);
+            let st = s.reports.get(i).map(|r| r.st);
+            match st.map(|st| next_step(&st, hb, kind, t.line.text())) {
+                Some(Step::Continue(pos)) => self.continue_report(key, i, t, kind, pos, out),
+                _ => {
+                    self.stats.foreign_lines += 1;
+                    out.push(Output::Line(key.clone(), t.line));
+                }
             }
         }
     }
 
-    /// A line on an idle stream: ordinary, or the start of a report.
+    /// A line that no open report continues: ordinary, or the start of a
+    /// report (alongside the open ones of its stream, if any).
     fn start(&mut self, key: &K, t: Timed<L>, kind: LineKind, out: &mut Vec<Output<K, L>>) {
         let (event, confirmed, pos) = match kind {
             LineKind::Panic => (Event::Panic, true, Pos::Message),
@@ -391,111 +702,260 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
                 return;
             }
         };
-        if self.open.len() >= self.cfg.max_open_streams {
+        if !self.open.contains_key(key) && self.open.len() >= self.cfg.max_open_streams {
             self.evict_one(out);
         }
+        if self
+            .open
+            .get(key)
+            .is_some_and(|s| s.reports.len() >= MAX_REPORTS_PER_STREAM)
+        {
+            self.resolve_pending_by_locality(key, out);
+            let oldest = self
+                .open
+                .get(key)
+                .and_then(|s| s.reports.first())
+                .map(|r| r.seq);
+            if let Some(seq) = oldest {
+                self.close_one(key, seq, out);
+            }
+        }
         self.next_seq += 1;
+        let seq = self.next_seq;
         let bytes = t.line.text().len() + 1;
-        self.open.insert(
-            key.clone(),
-            OpenReport {
-                event,
-                confirmed,
-                http: kind == LineKind::HttpPanic,
-                pos,
-                lines: vec![t.line],
-                bytes,
-                held: Vec::new(),
-                foreign_run: 0,
-                last_time: t.time,
-                block_frames: 0,
-                block_elided: false,
-                split: None,
-                seq: self.next_seq,
-            },
-        );
+        let mut st = State {
+            event,
+            confirmed,
+            http: kind == LineKind::HttpPanic,
+            pos,
+            block_frames: 0,
+            block_elided: false,
+            block_done: false,
+            after_main: false,
+            throws: 0,
+        };
+        if kind == LineKind::FatalError {
+            st.throws = 1;
+        }
+        let mut goroutines = HashSet::new();
+        if let Some(id) = goroutine_id(t.line.text()) {
+            goroutines.insert(id);
+        }
+        let report = OpenReport {
+            st,
+            lines: vec![t.line],
+            bytes,
+            last_time: t.time,
+            split: None,
+            seq,
+            goroutines,
+            roots: Vec::new(),
+        };
+        let s = self.open.entry(key.clone()).or_insert_with(|| Stream {
+            reports: Vec::new(),
+            held: Vec::new(),
+            pending: Vec::new(),
+            pending_states: Vec::new(),
+            foreign_run: 0,
+            last: 0,
+            done: Vec::new(),
+        });
+        s.reports.push(report);
+        s.last = seq;
+        s.foreign_run = 0;
     }
 
     fn continue_report(
         &mut self,
         key: &K,
+        i: usize,
         t: Timed<L>,
         kind: LineKind,
         pos: Pos,
         out: &mut Vec<Output<K, L>>,
     ) {
-        let Some(r) = self.open.get_mut(key) else {
+        let Some(s) = self.open.get_mut(key) else {
             return;
         };
-        // The line proves the held lines were inside the report: blank lines
-        // and lines of a panic value belong to it, anything else was foreign.
+        let several = s.reports.len() > 1;
+        let Some(r) = s.reports.get_mut(i) else {
+            return;
+        };
+        // The line proves what the held lines were: blank lines and lines
+        // of a panic value belong to the report, anything else was foreign.
+        // Lines after the last blank line are never value lines (Go prints
+        // the value, then one blank line, then the goroutine header), and a
+        // line in a log's shape is no value line either.
         let value_lines =
-            r.pos == Pos::Message && matches!(r.event, Event::Panic | Event::HttpPanic);
-        for h in std::mem::take(&mut r.held) {
-            if value_lines || is_blank(h.line.text()) {
+            r.st.pos == Pos::Message && matches!(r.st.event, Event::Panic | Event::HttpPanic);
+        let held = std::mem::take(&mut s.held);
+        let seq = r.seq;
+        let mine = |h: &HeldLine<L>| h.after >= seq && h.declined != seq;
+        let last_blank = held
+            .iter()
+            .rposition(|h| mine(h) && is_blank(h.line.text()));
+        let mut keep = Vec::new();
+        for (j, mut h) in held.into_iter().enumerate() {
+            let text = h.line.text();
+            let mine = mine(&h);
+            let blank = is_blank(text);
+            let value = value_lines && last_blank.is_some_and(|b| j < b) && !is_log_line(text);
+            // Go prints one blank line before a block: with several reports
+            // open, an earlier blank may be another report's separator.
+            let separator = blank && (!several || last_blank == Some(j));
+            if mine && (separator || value) {
                 add_line(r, h.line, &self.cfg, &mut self.stats, key, out);
+            } else if blank && several {
+                // Perhaps the separator of another report's next block.
+                h.declined = seq;
+                keep.push(h);
             } else {
                 self.stats.foreign_lines += 1;
                 out.push(Output::Line(key.clone(), h.line));
             }
         }
-        confirm(r, kind);
-        match kind {
-            LineKind::GoroutineHeader | LineKind::RuntimeStack => {
-                r.block_frames = 0;
-                r.block_elided = false;
-            }
-            LineKind::Function => r.block_frames += 1,
-            LineKind::Elided => r.block_elided = true,
-            _ => {}
+        s.held = keep;
+        let text = t.line.text();
+        advance(&mut r.st, kind, text, pos);
+        if kind == LineKind::GoroutineHeader
+            && let Some(id) = goroutine_id(text)
+        {
+            r.goroutines.insert(id);
         }
-        r.pos = pos;
-        r.foreign_run = 0;
+        if kind == LineKind::Indented
+            && pos == Pos::Location
+            && let Some(root) = root_of(text)
+            && r.roots.len() < MAX_ROOTS
+            && !r.roots.iter().any(|x| x.0 == root.0 && *x.1 == *root.1)
+        {
+            r.roots.push((root.0, root.1.into()));
+        }
         r.last_time = r.last_time.max(t.time);
+        let seq = r.seq;
         add_line(r, t.line, &self.cfg, &mut self.stats, key, out);
+        s.last = seq;
+        s.foreign_run = 0;
         if kind == LineKind::RaceDelimiter {
             // The closing delimiter: nothing more can belong to this report.
-            self.close(key, out);
+            self.close_one(key, seq, out);
         }
     }
 
-    /// The report ended before the last line of `work`: it leaves, and its
-    /// held lines (and, if it was never confirmed, its own lines after the
-    /// first) are read afresh.
-    fn end(&mut self, key: &K, work: &mut Vec<Timed<L>>, out: &mut Vec<Output<K, L>>) {
-        let Some(r) = self.open.remove(key) else {
+    /// Report `seq` of `key` leaves (or, never confirmed, its first line
+    /// leaves as an ordinary line and the others are read afresh).
+    fn end_one(
+        &mut self,
+        key: &K,
+        seq: u64,
+        work: &mut Vec<Timed<L>>,
+        out: &mut Vec<Output<K, L>>,
+    ) {
+        let Some(s) = self.open.get_mut(key) else {
             return;
         };
+        let Some(i) = s.reports.iter().position(|r| r.seq == seq) else {
+            return;
+        };
+        let r = s.reports.remove(i);
+        let stream_done = s.reports.is_empty();
+        if !stream_done && s.last == seq {
+            s.last = s.reports.last().map_or(0, |r| r.seq);
+        }
         let mut again: Vec<Timed<L>> = Vec::new();
-        if r.confirmed {
-            self.emit(key, r.event, r.lines, r.split, out);
+        if r.st.confirmed {
+            // Reports leave in the order they started: one that ends while
+            // an older one is still open waits for it.
+            s.done.push((r.seq, r.st.event, r.lines, r.split));
+            let oldest_open = s.reports.first().map_or(u64::MAX, |o| o.seq);
+            s.done.sort_unstable_by_key(|d| d.0);
+            let ready = s.done.partition_point(|d| d.0 < oldest_open);
+            let ready: Vec<_> = s.done.drain(..ready).collect();
+            for (_, event, lines, split) in ready {
+                self.emit(key, event, lines, split, out);
+            }
         } else {
             let mut lines = r.lines.into_iter();
             if let Some(first) = lines.next() {
-                out.push(Output::Line(key.clone(), first));
+                if stream_done {
+                    out.push(Output::Line(key.clone(), first));
+                } else {
+                    // An ordinary line after the reports still open: it
+                    // waits so as not to leave before them.
+                    let after = self.next_seq;
+                    if let Some(s) = self.open.get_mut(key) {
+                        s.held.push(HeldLine {
+                            line: first,
+                            time: r.last_time,
+                            after,
+                            declined: 0,
+                        });
+                    }
+                }
             }
             again.extend(lines.map(|line| Timed {
                 line,
                 time: r.last_time,
             }));
         }
-        again.extend(r.held);
+        if stream_done {
+            // Nothing can own the held lines now: they are read afresh.
+            let s = self.open.remove(key);
+            let (done, held, pending) =
+                s.map_or_else(Default::default, |s| (s.done, s.held, s.pending));
+            for (_, event, lines, split) in done {
+                self.emit(key, event, lines, split, out);
+            }
+            again.extend(held.into_iter().map(|h| Timed {
+                line: h.line,
+                time: h.time,
+            }));
+            again.extend(pending);
+        }
+        // `work` is a stack: these arrived before the line on top of it.
         work.extend(again.into_iter().rev());
     }
 
-    /// Closes the report of `key` because nothing more can come (idle time,
-    /// end of input, eviction): held lines leave as ordinary lines.
+    /// Every report of `key` ends before the last line of `work`.
+    fn end_all(&mut self, key: &K, work: &mut Vec<Timed<L>>, out: &mut Vec<Output<K, L>>) {
+        self.resolve_pending_by_locality(key, out);
+        let seqs: Vec<u64> = self
+            .open
+            .get(key)
+            .map(|s| s.reports.iter().map(|r| r.seq).collect())
+            .unwrap_or_default();
+        for seq in seqs {
+            self.end_one(key, seq, work, out);
+        }
+    }
+
+    /// Closes report `seq` of `key` because nothing more can come to it.
+    fn close_one(&mut self, key: &K, seq: u64, out: &mut Vec<Output<K, L>>) {
+        let mut work = Vec::new();
+        self.end_one(key, seq, &mut work, out);
+        self.reread(key, work, out);
+    }
+
+    /// Closes every report of `key` because nothing more can come (idle
+    /// time, end of input, eviction): held lines leave as ordinary lines.
     fn close(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
         let mut work = Vec::new();
-        self.end(key, &mut work, out);
-        // Lines read afresh here cannot reopen a report on this stream for
-        // long: with no later line, anything they start is closed as well.
+        self.end_all(key, &mut work, out);
+        self.reread(key, work, out);
+    }
+
+    /// Reads lines afresh after a close: with no later line, anything they
+    /// start is closed as well.
+    fn reread(&mut self, key: &K, mut work: Vec<Timed<L>>, out: &mut Vec<Output<K, L>>) {
+        if work.is_empty() {
+            return;
+        }
+        let was_open = self.open.contains_key(key);
         while let Some(t) = work.pop() {
             self.step(key, t, &mut work, out);
         }
-        if self.open.contains_key(key) {
+        if !was_open && self.open.contains_key(key) {
             let mut rest = Vec::new();
-            self.end(key, &mut rest, out);
+            self.end_all(key, &mut rest, out);
             // An unconfirmed restart yields only ordinary lines now.
             for t in rest.into_iter().rev() {
                 out.push(Output::Line(key.clone(), t.line));
@@ -507,8 +967,12 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         let oldest = self
             .open
             .iter()
-            .min_by_key(|(_, r)| (r.last_time, r.seq))
-            .map(|(k, _)| k.clone());
+            .filter_map(|(k, s)| {
+                let last = s.reports.iter().map(|r| (r.last_time, r.seq)).max()?;
+                Some((last, k))
+            })
+            .min_by_key(|(last, _)| *last)
+            .map(|(_, k)| k.clone());
         if let Some(k) = oldest {
             self.close(&k, out);
         }
@@ -543,7 +1007,7 @@ const TRACEBACK_INNER_FRAMES: usize = 50;
 
 /// Whether the report has waited out its idle timeout at `now`.
 fn is_idle<L>(r: &OpenReport<L>, cfg: &Config, now: i64) -> bool {
-    let deep = r.block_elided || r.block_frames >= TRACEBACK_INNER_FRAMES;
+    let deep = r.st.block_elided || r.st.block_frames >= TRACEBACK_INNER_FRAMES;
     let timeout = if deep {
         cfg.deep_stack_idle_timeout_ns.max(cfg.idle_timeout_ns)
     } else {
@@ -575,7 +1039,7 @@ fn add_line<K: Clone, L: Line>(
         out.push(Output::Report(
             key.clone(),
             Report {
-                event: r.event,
+                event: r.st.event,
                 lines: std::mem::take(&mut r.lines),
                 split: Some(this),
             },
@@ -586,16 +1050,38 @@ fn add_line<K: Clone, L: Line>(
     r.lines.push(line);
 }
 
-/// Records what a continuing line proves about the report.
-fn confirm<L>(r: &mut OpenReport<L>, kind: LineKind) {
+/// What a continuing line does to the state.
+fn advance(st: &mut State, kind: LineKind, text: &str, pos: Pos) {
+    confirm(st, kind);
     match kind {
-        LineKind::Panic if !r.confirmed => r.event = Event::Panic,
-        LineKind::FatalError if !r.confirmed => r.event = Event::FatalError,
-        LineKind::SignalPc if !r.confirmed => r.event = Event::Signal,
+        LineKind::GoroutineHeader | LineKind::RuntimeStack => {
+            st.block_frames = 0;
+            st.block_elided = false;
+            st.block_done = false;
+            st.after_main = false;
+        }
+        LineKind::Function => {
+            st.block_frames += 1;
+            st.after_main = text.starts_with("main.main(");
+        }
+        LineKind::CreatedBy => st.block_done = true,
+        LineKind::Elided => st.block_elided = true,
+        LineKind::FatalError => st.throws = st.throws.saturating_add(1),
+        _ => {}
+    }
+    st.pos = pos;
+}
+
+/// Records what a continuing line proves about the report.
+fn confirm(st: &mut State, kind: LineKind) {
+    match kind {
+        LineKind::Panic if !st.confirmed => st.event = Event::Panic,
+        LineKind::FatalError if !st.confirmed => st.event = Event::FatalError,
+        LineKind::SignalPc if !st.confirmed => st.event = Event::Signal,
         LineKind::Function | LineKind::StackUnavailable | LineKind::Elided
-            if !r.confirmed && r.event == Event::FatalError =>
+            if !st.confirmed && st.event == Event::FatalError =>
         {
-            r.event = Event::GoroutineDump;
+            st.event = Event::GoroutineDump;
         }
         _ => {}
     }
@@ -609,8 +1095,136 @@ fn confirm<L>(r: &mut OpenReport<L>, kind: LineKind) {
             | LineKind::StackUnavailable
             | LineKind::Elided
     ) {
-        r.confirmed = true;
+        st.confirmed = true;
     }
+}
+
+/// With several reports open in a stream, what the grammar allows but one
+/// report's own history rules out.
+fn consistent<L>(r: &OpenReport<L>, kind: LineKind, text: &str) -> bool {
+    let st = &r.st;
+    match kind {
+        // A traceback prints each goroutine once (twice only when two
+        // threads threw at once).
+        LineKind::GoroutineHeader => {
+            goroutine_id(text).is_none_or(|id| !r.goroutines.contains(&id) || st.throws > 1)
+        }
+        // After `created by` and its location, the goroutine is complete.
+        LineKind::Function | LineKind::CreatedBy | LineKind::Elided
+            if st.pos == Pos::Location && st.block_done =>
+        {
+            false
+        }
+        // Below `main.main` only the runtime's own `runtime.main` is printed.
+        LineKind::Function if st.pos == Pos::Location && st.after_main => {
+            text.starts_with("runtime.main(")
+        }
+        LineKind::CreatedBy if st.pos == Pos::Location && st.after_main => false,
+        _ => true,
+    }
+}
+
+/// The held lines as one report sees them: those that arrived after it
+/// started.
+#[derive(Debug, Clone, Copy, Default)]
+struct HeldBefore {
+    any: bool,
+    blank: bool,
+}
+
+fn held_before<L: Line>(held: &[HeldLine<L>], seq: u64) -> HeldBefore {
+    let mut hb = HeldBefore::default();
+    for h in held.iter().filter(|h| h.after >= seq && h.declined != seq) {
+        hb.any = true;
+        hb.blank |= is_blank(h.line.text());
+    }
+    hb
+}
+
+/// Among the candidates for a location line, the one whose binary the file
+/// belongs to, if that singles one out; otherwise the one that took the last
+/// line.
+fn best_by_affinity<L: Line>(
+    s: &Stream<L>,
+    cands: &[(usize, Pos)],
+    text: &str,
+) -> Option<(usize, Pos)> {
+    // (index, position, report seq, affinity)
+    let scored: Vec<(usize, Pos, u64, i32)> = cands
+        .iter()
+        .filter_map(|&(i, pos)| {
+            let r = s.reports.get(i)?;
+            Some((i, pos, r.seq, affinity(r, text)))
+        })
+        .collect();
+    let best = scored.iter().map(|x| x.3).max()?;
+    let top: Vec<u64> = scored.iter().filter(|x| x.3 == best).map(|x| x.2).collect();
+    let seq = pick_local(s.last, &top);
+    scored.iter().find(|x| x.2 == seq).map(|x| (x.0, x.1))
+}
+
+/// `last` if it is among `seqs`, else the newest of them.
+fn pick_local(last: u64, seqs: &[u64]) -> u64 {
+    if seqs.contains(&last) {
+        last
+    } else {
+        seqs.iter().copied().max().unwrap_or(last)
+    }
+}
+
+/// How well a location line's file fits the binary of a report: its GOROOT
+/// or one of its source directories seen, or nothing known of that kind yet
+/// (2: nothing rules it out), a source directory not seen yet (1), a
+/// different GOROOT (0).
+fn affinity<L>(r: &OpenReport<L>, text: &str) -> i32 {
+    let Some((std, root)) = root_of(text) else {
+        return 0;
+    };
+    if r.roots.iter().any(|(s, x)| *s == std && **x == *root)
+        || !r.roots.iter().any(|(s, _)| *s == std)
+    {
+        2
+    } else if std {
+        0
+    } else {
+        1
+    }
+}
+
+/// Where a location line's file lives: `(true, GOROOT)` for the standard
+/// library (`/usr/local/go/src/`, or `""` under `-trimpath`), `(false,
+/// directory)` for everything else.
+fn root_of(text: &str) -> Option<(bool, &str)> {
+    let rest = text.strip_prefix('\t')?;
+    let head = rest
+        .split_once(" +0x")
+        .or_else(|| rest.split_once(" fp=0x"))
+        .map_or(rest, |(head, _)| head);
+    let (file, _) = head.rsplit_once(':')?;
+    if let Some(at) = file.rfind("/src/") {
+        let (goroot, pkg) = file.split_at(at + 5);
+        if is_std_path(pkg) {
+            return Some((true, goroot));
+        }
+    }
+    if !file.starts_with('/') && is_std_path(file) {
+        return Some((true, ""));
+    }
+    Some((false, file.rsplit_once('/').map_or("", |(dir, _)| dir)))
+}
+
+/// A standard library path: its first element has no dot (`runtime/…`,
+/// `net/http/…`), unlike a module path (`github.com/…`).
+fn is_std_path(path: &str) -> bool {
+    let first = path.split('/').next().unwrap_or_default();
+    path.contains('/') && !first.is_empty() && !first.contains('.')
+}
+
+/// The id of a goroutine header line.
+fn goroutine_id(text: &str) -> Option<u64> {
+    let rest = text.strip_prefix("goroutine ")?;
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    rest.get(..end)?.parse().ok()
 }
 
 /// Lines that begin a crash report of their own: where they cannot continue
@@ -629,16 +1243,16 @@ fn starts_report(kind: LineKind) -> bool {
 }
 
 /// The grammar: what `kind` does at the report's position.
-fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
+fn next_step(st: &State, hb: HeldBefore, kind: LineKind, text: &str) -> Step {
     use LineKind as K;
     use Pos as P;
     use Step::{Continue, End, Foreign, Hold};
-    let blank_before = r.held.iter().any(|h| is_blank(h.line.text()));
-    let held = !r.held.is_empty();
+    let blank_before = hb.blank;
+    let held = hb.any;
     // Only `runtime:` lines so far: the report waits for its header.
-    let lead_in = !r.confirmed && r.pos == P::Message;
+    let lead_in = !st.confirmed && st.pos == P::Message;
 
-    match r.pos {
+    match st.pos {
         P::RaceOpen => match kind {
             K::RaceWarning => Continue(P::RaceBody),
             _ => End,
@@ -651,7 +1265,7 @@ fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
         },
         // `runtime:` lines open a fatal report (lead-ins), or are the
         // unwinder's complaints inside a traceback.
-        _ if kind == K::RuntimeNote => match r.pos {
+        _ if kind == K::RuntimeNote => match st.pos {
             P::Message if lead_in => Continue(P::Message),
             P::Location | P::Function | P::Header if is_traceback_note(text) => {
                 Continue(P::Location)
@@ -664,9 +1278,9 @@ fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
             K::Panic | K::FatalError | K::FaultAddress if lead_in => Continue(P::Message),
             // Two threads can throw at once: `fatal error: concurrent map
             // writes` is then printed twice before the first traceback.
-            K::FatalError if r.event == Event::FatalError && !held => Continue(P::Message),
+            K::FatalError if st.event == Event::FatalError && !held => Continue(P::Message),
             K::SignalHeader if lead_in => Continue(P::SignalHeader),
-            K::GoroutineHeader if blank_before || (r.http && !held) => Continue(P::Header),
+            K::GoroutineHeader if blank_before || (st.http && !held) => Continue(P::Header),
             K::RuntimeStack if blank_before => Continue(P::RuntimeStack),
             _ if starts_report(kind) => End,
             _ => Hold,
