@@ -4,15 +4,9 @@
 
 mod common;
 
-use common::{Fixture, check_conserved, decode_checked, fixtures, reassemble};
+use common::{FORMATS, Fixture, check_conserved, decode_checked, fixtures, reassemble};
 use gopanic::container::Format;
 use gopanic::reassembler::Config;
-
-const FORMATS: [(&str, Format); 3] = [
-    ("cri.log", Format::Cri),
-    ("docker.log", Format::Docker),
-    ("plain.log", Format::Plain),
-];
 
 fn check(fx: &Fixture, file: &str, format: Format) -> Result<(), String> {
     let name = format!("{} {file}", fx.name());

@@ -7,15 +7,11 @@
 
 mod common;
 
-use common::{Fixture, check_conserved, decode_checked, fixtures_in, multi_dir, reassemble};
+use common::{
+    FORMATS, Fixture, check_conserved, decode_checked, fixtures_in, multi_dir, reassemble,
+};
 use gopanic::container::Format;
 use gopanic::reassembler::Config;
-
-const FORMATS: [(&str, Format); 3] = [
-    ("cri.log", Format::Cri),
-    ("docker.log", Format::Docker),
-    ("plain.log", Format::Plain),
-];
 
 /// Checks one file; `Err` describes the first difference.
 fn check(fx: &Fixture, file: &str, format: Format) -> Result<(), String> {

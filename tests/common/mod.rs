@@ -10,6 +10,13 @@ use gopanic::container::{Decoder, Format, LogLine};
 use gopanic::reassembler::{Config, Line, Output, Reassembler};
 use serde::Deserialize;
 
+/// Each fixture's three files and their formats.
+pub const FORMATS: [(&str, Format); 3] = [
+    ("cri.log", Format::Cri),
+    ("docker.log", Format::Docker),
+    ("plain.log", Format::Plain),
+];
+
 pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus")
 }
