@@ -155,6 +155,11 @@ pub fn may_start_report(line: &str) -> bool {
 /// `panic:` reads as a pre-1.23 multi-line value), its shape says that
 /// another writer wrote it.
 pub fn is_log_line(line: &str) -> bool {
+    // A line of the crash grammar is never another writer's, whatever its
+    // prefix (`2026/11/27 05:20:58 http: panic serving …`).
+    if classify(line) != LineKind::Other {
+        return false;
+    }
     let b = line.as_bytes();
     match b.first() {
         Some(b'{') => {
@@ -171,7 +176,11 @@ pub fn is_log_line(line: &str) -> bool {
                 .find(|c: char| !c.is_ascii_alphabetic())
                 .unwrap_or(line.len());
             let (word, rest) = line.split_at(word_end);
-            (is_level(word) && rest.starts_with([' ', '\t', '[', ':']))
+            // `INFO msg`, `WARN[0001]`, `error: …`; a lower-case word
+            // before a space is prose (`fatal error: …` is Go's own).
+            let upper = word.bytes().all(|c| c.is_ascii_uppercase());
+            (is_level(word)
+                && (rest.starts_with(['[', ':']) || (upper && rest.starts_with([' ', '\t']))))
                 || (matches!(word, "time" | "ts" | "level" | "lvl" | "msg" | "t")
                     && rest.starts_with('=')
                     && rest.len() > 1)
@@ -540,6 +549,9 @@ mod tests {
         }
         for l in [
             "panic: boom",
+            "fatal error: concurrent map writes",
+            "2026/11/27 05:20:58 http: panic serving 127.0.0.1:54321: boom",
+            "info about the run",
             "  - listen_addr: missing port",
             "main.main()",
             "\t/app/main.go:12 +0x1d",

@@ -224,9 +224,21 @@ struct State {
     /// The last frame was `main.main`: only `runtime.main` can follow in
     /// this block (`GOTRACEBACK=system`).
     after_main: bool,
+    /// The current goroutine block cannot end yet: Go ends a goroutine's
+    /// block with its `created by` (goroutine 1: with `main.main`,
+    /// `runtime.main` or `runtime.goexit`).
+    block_open: bool,
+    /// The last frame was `runtime.goexit`: only `created by` follows.
+    after_goexit: bool,
+    /// The current block is goroutine 1's, the main goroutine.
+    main_block: bool,
     /// `fatal error:` lines: two threads throwing at once print a goroutine
     /// twice.
     throws: u8,
+    /// A panic without a goroutine block yet: the first is the panicking
+    /// goroutine's, `[running]`. (Not so for fatal errors: a deadlock is
+    /// raised by the scheduler, a cgo crash shows `[syscall]`.)
+    first_running: bool,
 }
 
 struct OpenReport<L> {
@@ -254,11 +266,11 @@ struct Stream<L> {
     /// Lines that may still join a report (blank lines, old-style panic
     /// value lines) or must wait for the report before them to leave.
     held: Vec<HeldLine<L>>,
-    /// Lines that continue two or more reports equally well, in order, with
-    /// each candidate's state after them; the next location line (whose file
-    /// belongs to one binary) decides.
+    /// Lines that continue two or more reports equally well, in order, and
+    /// the ways of giving them to the reports that the grammar allows; the
+    /// next lines (a location line's file belongs to one binary) decide.
     pending: Vec<Timed<L>>,
-    pending_states: Vec<(u64, State)>,
+    beam: Vec<Hypothesis>,
     /// Foreign lines in a row.
     foreign_run: usize,
     /// The report that took the last line: lines come in runs per writer.
@@ -267,12 +279,46 @@ struct Stream<L> {
     done: Vec<(u64, Event, Vec<L>, Option<Split>)>,
 }
 
+/// One way of giving the pending lines to the open reports.
+#[derive(Debug, Clone)]
+struct Hypothesis {
+    /// For each pending line, the report that takes it (0: none, a blank
+    /// line that waits).
+    owners: Vec<u64>,
+    /// Every open report's state, and what it sees held, after them.
+    states: Vec<(u64, State, HeldBefore)>,
+    /// Roots the pending location lines show, by report.
+    learned: Vec<(u64, bool, Box<str>)>,
+}
+
+/// How often a hypothesis switches between reports, from report `last`.
+fn switches(last: u64, h: &Hypothesis) -> usize {
+    let mut prev = last;
+    let mut n = 0;
+    for &o in h.owners.iter().filter(|&&o| o != 0) {
+        n += usize::from(o != prev);
+        prev = o;
+    }
+    n
+}
+
+/// Lines that a blank line precedes in Go's output.
+fn takes_separator(kind: LineKind) -> bool {
+    matches!(
+        kind,
+        LineKind::GoroutineHeader | LineKind::RuntimeStack | LineKind::Register
+    )
+}
+
+/// Hypotheses kept at most.
+const MAX_HYPOTHESES: usize = 32;
+
 /// At most this many reports are open in one stream at once: more writers
 /// crashing together than that is not a shape seen in logs; the oldest
 /// closes.
 const MAX_REPORTS_PER_STREAM: usize = 4;
 /// Ambiguous lines waiting for a location line, at most.
-const MAX_PENDING: usize = 6;
+const MAX_PENDING: usize = 16;
 /// Roots remembered per report.
 const MAX_ROOTS: usize = 16;
 /// Lines in another writer's shape held in a row, at most.
@@ -422,7 +468,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             self.close(key, out);
             return;
         }
-        self.resolve_pending_by_locality(key, out);
+        self.resolve_pending(key, out);
         for seq in idle {
             self.close_one(key, seq, out);
         }
@@ -453,11 +499,10 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         let mut cands: Vec<(usize, Pos)> = Vec::new();
         let (mut hold, mut end_unconfirmed) = (false, false);
         for (i, r) in s.reports.iter().enumerate() {
-            let step = next_step(&r.st, held_before(&s.held, r.seq), kind, text);
+            let hb = held_before(&s.held, r.seq);
+            let step = step_in(r, &r.st, hb, several, kind, text);
             match step {
-                Step::Continue(pos) if !several || consistent(r, kind, text) => {
-                    cands.push((i, pos));
-                }
+                Step::Continue(pos) => cands.push((i, pos)),
                 Step::Hold => hold = true,
                 _ => {}
             }
@@ -483,14 +528,32 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
                 if let Some((i, pos)) = pick {
                     self.continue_report(key, i, t, kind, pos, out);
                 } else {
-                    // Undecided: try the next lines against each candidate.
-                    s.pending_states = cands
+                    // Undecided: each candidate taking it is a hypothesis,
+                    // and the next lines decide (see `step_pending`).
+                    let now: Vec<(u64, State, HeldBefore)> = s
+                        .reports
+                        .iter()
+                        .map(|r| (r.seq, r.st, held_before(&s.held, r.seq)))
+                        .collect();
+                    s.beam = cands
                         .iter()
                         .filter_map(|&(i, pos)| {
-                            let r = s.reports.get(i)?;
-                            let mut st = r.st;
-                            advance(&mut st, kind, text, pos);
-                            Some((r.seq, st))
+                            let seq = s.reports.get(i)?.seq;
+                            let mut states = now.clone();
+                            if takes_separator(kind) {
+                                // The blank line is this block's separator.
+                                for x in &mut states {
+                                    x.2.blank = false;
+                                }
+                            }
+                            let st = states.iter_mut().find(|x| x.0 == seq)?;
+                            advance(&mut st.1, kind, text, pos);
+                            st.2 = HeldBefore::default();
+                            Some(Hypothesis {
+                                owners: vec![seq],
+                                states,
+                                learned: Vec::new(),
+                            })
                         })
                         .collect();
                     s.pending.push(t);
@@ -510,7 +573,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
                 .filter(|r| !r.st.confirmed)
                 .map(|r| r.seq)
                 .collect();
-            self.resolve_pending_by_locality(key, out);
+            self.resolve_pending(key, out);
             for seq in seqs {
                 self.end_one(key, seq, work, out);
             }
@@ -536,12 +599,15 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             } else {
                 self.cfg.max_interleaved_lines
             };
-            let unshaped = s
-                .held
-                .iter()
-                .filter(|h| !is_log_line(h.line.text()))
-                .count();
-            let count = if log_line { s.held.len() } else { unshaped };
+            // Counted since the newest report started: lines held before
+            // it are not its own.
+            let newest = s.reports.iter().map(|r| r.seq).max().unwrap_or(0);
+            let since = s.held.iter().filter(|h| h.after >= newest);
+            let count = if log_line {
+                since.count()
+            } else {
+                since.filter(|h| !is_log_line(h.line.text())).count()
+            };
             if count >= limit {
                 // The reports ended before these lines (their writer died):
                 // they leave, and the held lines are read afresh.
@@ -570,9 +636,10 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         out.push(Output::Line(key.clone(), t.line));
     }
 
-    /// With lines pending (they continued several reports equally), reads
-    /// the next line against each candidate. Returns the line unless it was
-    /// taken (into the pending lines, or out as another writer's line).
+    /// With lines pending (they continued several reports equally well),
+    /// reads the next line under each hypothesis of who took them. Returns
+    /// the line unless it was taken (into the pending lines, or out as
+    /// another writer's line).
     fn step_pending(
         &mut self,
         key: &K,
@@ -587,99 +654,174 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             return Some(t);
         }
         let text = t.line.text();
-        let no_held = HeldBefore::default();
-        let fits: Vec<(u64, Pos)> = s
-            .pending_states
-            .iter()
-            .filter_map(|(seq, st)| match next_step(st, no_held, kind, text) {
-                Step::Continue(pos) => Some((*seq, pos)),
-                _ => None,
-            })
-            .collect();
-        let choice = match fits.len() {
-            0 if is_log_line(text) => {
-                // Another writer's line: it changes nothing here.
-                self.stats.foreign_lines += 1;
-                out.push(Output::Line(key.clone(), t.line));
-                return None;
-            }
-            0 => None,
-            1 => fits.first().map(|f| f.0),
-            _ if kind == LineKind::Indented && is_location(text) => {
-                let scored: Vec<(u64, i32)> = fits
-                    .iter()
-                    .map(|(seq, _)| {
-                        let r = s.reports.iter().find(|r| r.seq == *seq);
-                        (*seq, r.map_or(0, |r| affinity(r, text)))
-                    })
-                    .collect();
-                let best = scored.iter().map(|x| x.1).max().unwrap_or(0);
-                let top: Vec<u64> = scored.iter().filter(|x| x.1 == best).map(|x| x.0).collect();
-                Some(pick_local(s.last, &top))
-            }
-            _ if s.pending.len() < MAX_PENDING => {
-                // Still undecided: this line joins the pending ones.
-                s.pending_states = s
-                    .pending_states
-                    .iter()
-                    .filter_map(|(seq, st)| {
-                        let (_, pos) = fits.iter().find(|f| f.0 == *seq)?;
-                        let mut st = *st;
-                        advance(&mut st, kind, text, *pos);
-                        Some((*seq, st))
-                    })
-                    .collect();
-                s.pending.push(t);
-                return None;
-            }
-            _ => None,
-        };
-        match choice {
-            Some(seq) => self.commit_pending(key, seq, out),
-            None => self.resolve_pending_by_locality(key, out),
+        if is_log_line(text) {
+            // Another writer's line: it changes nothing here.
+            self.stats.foreign_lines += 1;
+            out.push(Output::Line(key.clone(), t.line));
+            return None;
         }
-        Some(t)
+        let several = s.reports.len() > 1;
+        // Each hypothesis extended by each report that continues the line
+        // in it (with that line's affinity), or by no report for a blank
+        // line that may be a separator.
+        let mut next: Vec<(Hypothesis, i32)> = Vec::new();
+        for h in &s.beam {
+            let mut held_blank = false;
+            for (k, &(seq, st, hb)) in h.states.iter().enumerate() {
+                let Some(r) = s.reports.iter().find(|r| r.seq == seq) else {
+                    continue;
+                };
+                match step_in(r, &st, hb, several, kind, text) {
+                    Step::Continue(pos) => {
+                        let mut c = h.clone();
+                        if hb.blank && takes_separator(kind) {
+                            // The blank line is this block's separator now.
+                            for x in &mut c.states {
+                                x.2.blank = false;
+                            }
+                        }
+                        if let Some(x) = c.states.get_mut(k) {
+                            advance(&mut x.1, kind, text, pos);
+                            x.2 = HeldBefore::default();
+                        }
+                        c.owners.push(seq);
+                        let location = kind == LineKind::Indented && is_location(text);
+                        let score = if location {
+                            affinity(r, text, &c.learned)
+                        } else {
+                            UNKNOWN
+                        };
+                        if location && let Some((std, root)) = root_of(text) {
+                            c.learned.push((seq, std, root.into()));
+                        }
+                        next.push((c, score));
+                    }
+                    Step::Hold if kind == LineKind::Blank => held_blank = true,
+                    _ => {}
+                }
+            }
+            if held_blank {
+                let mut c = h.clone();
+                for x in &mut c.states {
+                    x.2 = HeldBefore {
+                        any: true,
+                        blank: true,
+                    };
+                }
+                c.owners.push(0);
+                next.push((c, UNKNOWN));
+            }
+        }
+        if kind == LineKind::Indented && is_location(text) && !next.is_empty() {
+            // The file tells binaries apart (see `best_scored`).
+            let scored: Vec<(u64, i32)> = next
+                .iter()
+                .enumerate()
+                .map(|(n, (_, score))| (n as u64, *score))
+                .collect();
+            let keep = best_scored(&scored);
+            let mut n = 0;
+            next.retain(|_| {
+                n += 1;
+                keep.contains(&(n - 1))
+            });
+        }
+        // Keep the hypotheses that switch least between reports.
+        let last = s.last;
+        next.sort_by_key(|(h, _)| switches(last, h));
+        let mut beam: Vec<Hypothesis> = Vec::new();
+        for (h, _) in next {
+            if beam.len() < MAX_HYPOTHESES && !beam.iter().any(|b| b.owners == h.owners) {
+                beam.push(h);
+            }
+        }
+        if beam.is_empty() || s.pending.len() >= MAX_PENDING {
+            // The line continues no hypothesis (or too many lines wait): the
+            // pending lines go as the likeliest one says, then the line is
+            // read as usual.
+            self.resolve_pending(key, out);
+            return Some(t);
+        }
+        s.beam = beam;
+        s.pending.push(t);
+        self.commit_agreed(key, out);
+        None
     }
 
-    /// Gives the pending lines to the candidate that took the last line, or
-    /// else the newest.
-    fn resolve_pending_by_locality(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
-        let Some(s) = self.open.get(key) else {
+    /// Commits the pending lines that every hypothesis gives to the same
+    /// report.
+    fn commit_agreed(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
+        loop {
+            let Some(s) = self.open.get_mut(key) else {
+                return;
+            };
+            let first = s.beam.first().and_then(|h| h.owners.first().copied());
+            let Some(owner) = first else {
+                return;
+            };
+            if s.pending.is_empty() || s.beam.iter().any(|h| h.owners.first() != Some(&owner)) {
+                return;
+            }
+            for h in &mut s.beam {
+                h.owners.remove(0);
+            }
+            let t = s.pending.remove(0);
+            if s.pending.is_empty() {
+                s.beam.clear();
+            }
+            self.commit_line(key, owner, t, out);
+        }
+    }
+
+    /// Gives all pending lines as the likeliest hypothesis says: the one
+    /// that switches least between reports, starting from the report that
+    /// took the last line (writers write in runs).
+    fn resolve_pending(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
+        let Some(s) = self.open.get_mut(key) else {
             return;
         };
         if s.pending.is_empty() {
             return;
         }
-        let seqs: Vec<u64> = s.pending_states.iter().map(|(seq, _)| *seq).collect();
-        let seq = pick_local(s.last, &seqs);
-        self.commit_pending(key, seq, out);
+        let owners = s
+            .beam
+            .iter()
+            .min_by_key(|h| switches(s.last, h))
+            .map(|h| h.owners.clone())
+            .unwrap_or_default();
+        let pending = std::mem::take(&mut s.pending);
+        s.beam.clear();
+        for (n, t) in pending.into_iter().enumerate() {
+            let owner = owners.get(n).copied().unwrap_or(0);
+            self.commit_line(key, owner, t, out);
+        }
     }
 
-    /// The pending lines continue report `seq`.
-    fn commit_pending(&mut self, key: &K, seq: u64, out: &mut Vec<Output<K, L>>) {
+    /// A pending line continues report `seq` (0: it waits as a held line).
+    fn commit_line(&mut self, key: &K, seq: u64, t: Timed<L>, out: &mut Vec<Output<K, L>>) {
+        let after = self.next_seq;
         let Some(s) = self.open.get_mut(key) else {
+            out.push(Output::Line(key.clone(), t.line));
             return;
         };
-        let pending = std::mem::take(&mut s.pending);
-        s.pending_states.clear();
-        for t in pending {
-            let Some(s) = self.open.get_mut(key) else {
-                out.push(Output::Line(key.clone(), t.line));
-                continue;
-            };
-            let kind = classify(t.line.text());
-            let Some(i) = s.reports.iter().position(|r| r.seq == seq) else {
-                out.push(Output::Line(key.clone(), t.line));
-                continue;
-            };
+        let kind = classify(t.line.text());
+        let several = s.reports.len() > 1;
+        let step = s.reports.iter().position(|r| r.seq == seq).and_then(|i| {
+            let r = s.reports.get(i)?;
             let hb = held_before(&s.held, seq);
-            let st = s.reports.get(i).map(|r| r.st);
-            match st.map(|st| next_step(&st, hb, kind, t.line.text())) {
-                Some(Step::Continue(pos)) => self.continue_report(key, i, t, kind, pos, out),
-                _ => {
-                    self.stats.foreign_lines += 1;
-                    out.push(Output::Line(key.clone(), t.line));
-                }
+            Some((i, step_in(r, &r.st, hb, several, kind, t.line.text())))
+        });
+        match step {
+            Some((i, Step::Continue(pos))) => self.continue_report(key, i, t, kind, pos, out),
+            _ if kind == LineKind::Blank || seq == 0 => s.held.push(HeldLine {
+                line: t.line,
+                time: t.time,
+                after,
+                declined: 0,
+            }),
+            _ => {
+                self.stats.foreign_lines += 1;
+                out.push(Output::Line(key.clone(), t.line));
             }
         }
     }
@@ -710,7 +852,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             .get(key)
             .is_some_and(|s| s.reports.len() >= MAX_REPORTS_PER_STREAM)
         {
-            self.resolve_pending_by_locality(key, out);
+            self.resolve_pending(key, out);
             let oldest = self
                 .open
                 .get(key)
@@ -732,7 +874,11 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             block_elided: false,
             block_done: false,
             after_main: false,
+            block_open: false,
+            after_goexit: false,
+            main_block: false,
             throws: 0,
+            first_running: matches!(kind, LineKind::Panic | LineKind::HttpPanic),
         };
         if kind == LineKind::FatalError {
             st.throws = 1;
@@ -755,7 +901,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             reports: Vec::new(),
             held: Vec::new(),
             pending: Vec::new(),
-            pending_states: Vec::new(),
+            beam: Vec::new(),
             foreign_run: 0,
             last: 0,
             done: Vec::new(),
@@ -802,7 +948,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             let value = value_lines && last_blank.is_some_and(|b| j < b) && !is_log_line(text);
             // Go prints one blank line before a block: with several reports
             // open, an earlier blank may be another report's separator.
-            let separator = blank && (!several || last_blank == Some(j));
+            let separator = blank && takes_separator(kind) && (!several || last_blank == Some(j));
             if mine && (separator || value) {
                 add_line(r, h.line, &self.cfg, &mut self.stats, key, out);
             } else if blank && several {
@@ -917,7 +1063,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
 
     /// Every report of `key` ends before the last line of `work`.
     fn end_all(&mut self, key: &K, work: &mut Vec<Timed<L>>, out: &mut Vec<Output<K, L>>) {
-        self.resolve_pending_by_locality(key, out);
+        self.resolve_pending(key, out);
         let seqs: Vec<u64> = self
             .open
             .get(key)
@@ -1055,6 +1201,10 @@ fn advance(st: &mut State, kind: LineKind, text: &str, pos: Pos) {
     confirm(st, kind);
     match kind {
         LineKind::GoroutineHeader | LineKind::RuntimeStack => {
+            st.first_running = false;
+            st.block_open = goroutine_id(text).is_some_and(|id| id > 0);
+            st.main_block = goroutine_id(text) == Some(1);
+            st.after_goexit = false;
             st.block_frames = 0;
             st.block_elided = false;
             st.block_done = false;
@@ -1063,9 +1213,20 @@ fn advance(st: &mut State, kind: LineKind, text: &str, pos: Pos) {
         LineKind::Function => {
             st.block_frames += 1;
             st.after_main = text.starts_with("main.main(");
+            st.after_goexit = text.starts_with("runtime.goexit(");
+            // Goroutine 1 ends at the bottom of the main goroutine.
+            if st.after_main || st.after_goexit || text.starts_with("runtime.main(") {
+                st.block_open &= !st.main_block;
+            }
         }
-        LineKind::CreatedBy => st.block_done = true,
-        LineKind::Elided => st.block_elided = true,
+        LineKind::CreatedBy => {
+            st.block_done = true;
+            st.block_open = false;
+        }
+        LineKind::Elided | LineKind::StackUnavailable => {
+            st.block_elided |= kind == LineKind::Elided;
+            st.block_open = false;
+        }
         LineKind::FatalError => st.throws = st.throws.saturating_add(1),
         _ => {}
     }
@@ -1099,15 +1260,45 @@ fn confirm(st: &mut State, kind: LineKind) {
     }
 }
 
+/// What `kind` does to report `r` in state `st` (its own, or the one a
+/// hypothesis gives it), with several reports open or not.
+fn step_in<L>(
+    r: &OpenReport<L>,
+    st: &State,
+    hb: HeldBefore,
+    several: bool,
+    kind: LineKind,
+    text: &str,
+) -> Step {
+    let mut step = next_step(st, hb, kind, text);
+    if several && hb.blank && st.pos == Pos::Location && !matches!(step, Step::Continue(_)) {
+        // A held blank line may be another report's separator: a frame
+        // continues this one all the same.
+        let blind = HeldBefore { blank: false, ..hb };
+        if let frame @ Step::Continue(Pos::Function | Pos::Location) =
+            next_step(st, blind, kind, text)
+        {
+            step = frame;
+        }
+    }
+    match step {
+        Step::Continue(_) if several && !consistent(r, st, kind, text) => Step::Foreign,
+        s => s,
+    }
+}
+
 /// With several reports open in a stream, what the grammar allows but one
 /// report's own history rules out.
-fn consistent<L>(r: &OpenReport<L>, kind: LineKind, text: &str) -> bool {
-    let st = &r.st;
+fn consistent<L>(r: &OpenReport<L>, st: &State, kind: LineKind, text: &str) -> bool {
     match kind {
         // A traceback prints each goroutine once (twice only when two
         // threads threw at once).
         LineKind::GoroutineHeader => {
-            goroutine_id(text).is_none_or(|id| !r.goroutines.contains(&id) || st.throws > 1)
+            !(st.pos == Pos::Location && st.block_open)
+                && goroutine_id(text)
+                    .is_none_or(|id| !r.goroutines.contains(&id) || st.throws > 1)
+                // A crash's first block is the crashing goroutine's.
+                && (!st.first_running || is_running(text))
         }
         // After `created by` and its location, the goroutine is complete.
         LineKind::Function | LineKind::CreatedBy | LineKind::Elided
@@ -1120,6 +1311,15 @@ fn consistent<L>(r: &OpenReport<L>, kind: LineKind, text: &str) -> bool {
             text.starts_with("runtime.main(")
         }
         LineKind::CreatedBy if st.pos == Pos::Location && st.after_main => false,
+        // Below `runtime.goexit` only the creator is printed.
+        LineKind::Function if st.pos == Pos::Location && st.after_goexit => false,
+        // A goroutine other than 0 and 1 ends with its creator.
+        LineKind::RuntimeStack | LineKind::Register if st.pos == Pos::Location && st.block_open => {
+            false
+        }
+        // A location line is not taken for a panic value's continuation
+        // while another report waits for its frame's location.
+        LineKind::Indented if st.pos == Pos::Message => !is_location(text),
         _ => true,
     }
 }
@@ -1149,18 +1349,18 @@ fn best_by_affinity<L: Line>(
     cands: &[(usize, Pos)],
     text: &str,
 ) -> Option<(usize, Pos)> {
-    // (index, position, report seq, affinity)
-    let scored: Vec<(usize, Pos, u64, i32)> = cands
+    let scored: Vec<(u64, i32)> = cands
         .iter()
-        .filter_map(|&(i, pos)| {
+        .filter_map(|&(i, _)| {
             let r = s.reports.get(i)?;
-            Some((i, pos, r.seq, affinity(r, text)))
+            Some((r.seq, affinity(r, text, &[])))
         })
         .collect();
-    let best = scored.iter().map(|x| x.3).max()?;
-    let top: Vec<u64> = scored.iter().filter(|x| x.3 == best).map(|x| x.2).collect();
-    let seq = pick_local(s.last, &top);
-    scored.iter().find(|x| x.2 == seq).map(|x| (x.0, x.1))
+    let seq = pick_local(s.last, &best_scored(&scored));
+    cands
+        .iter()
+        .copied()
+        .find(|&(i, _)| s.reports.get(i).is_some_and(|r| r.seq == seq))
 }
 
 /// `last` if it is among `seqs`, else the newest of them.
@@ -1172,23 +1372,51 @@ fn pick_local(last: u64, seqs: &[u64]) -> u64 {
     }
 }
 
-/// How well a location line's file fits the binary of a report: its GOROOT
-/// or one of its source directories seen, or nothing known of that kind yet
-/// (2: nothing rules it out), a source directory not seen yet (1), a
-/// different GOROOT (0).
-fn affinity<L>(r: &OpenReport<L>, text: &str) -> i32 {
+/// How well a location line's file fits the binary of report `r`: its
+/// GOROOT or one of its source directories seen (3), nothing of that kind
+/// seen yet ([`UNKNOWN`]), a source directory not seen yet (1), a different
+/// GOROOT (0).
+fn affinity<L>(r: &OpenReport<L>, text: &str, learned: &[(u64, bool, Box<str>)]) -> i32 {
     let Some((std, root)) = root_of(text) else {
-        return 0;
+        return UNKNOWN;
     };
-    if r.roots.iter().any(|(s, x)| *s == std && **x == *root)
-        || !r.roots.iter().any(|(s, _)| *s == std)
-    {
-        2
+    let roots = r.roots.iter().map(|(s, x)| (*s, &**x)).chain(
+        learned
+            .iter()
+            .filter(|l| l.0 == r.seq)
+            .map(|l| (l.1, &*l.2)),
+    );
+    let mut kind_seen = false;
+    for (s, x) in roots {
+        if s == std && x == root {
+            return 3;
+        }
+        kind_seen |= s == std;
+    }
+    if !kind_seen {
+        UNKNOWN
     } else if std {
         0
     } else {
         1
     }
+}
+
+/// The affinity of a report that has shown no file of the kind yet.
+const UNKNOWN: i32 = 2;
+
+/// The candidates a location line leaves: those whose binary it may be
+/// (nothing against it, [`UNKNOWN`] or better), if any; else the least
+/// contradicted. A known match is not preferred to a report that has shown
+/// nothing of the kind yet: that could be the same binary.
+fn best_scored(scored: &[(u64, i32)]) -> Vec<u64> {
+    let best = scored.iter().map(|x| x.1).max().unwrap_or(UNKNOWN);
+    let floor = best.min(UNKNOWN);
+    scored
+        .iter()
+        .filter(|x| x.1 >= floor)
+        .map(|x| x.0)
+        .collect()
 }
 
 /// Where a location line's file lives: `(true, GOROOT)` for the standard
@@ -1210,7 +1438,10 @@ fn root_of(text: &str) -> Option<(bool, &str)> {
     if !file.starts_with('/') && is_std_path(file) {
         return Some((true, ""));
     }
-    Some((false, file.rsplit_once('/').map_or("", |(dir, _)| dir)))
+    // Generated files (`_cgo_gotypes.go`, `<autogenerated>`) have no
+    // directory: they tell nothing.
+    let (dir, _) = file.rsplit_once('/')?;
+    Some((false, dir))
 }
 
 /// A standard library path: its first element has no dot (`runtime/…`,
@@ -1218,6 +1449,12 @@ fn root_of(text: &str) -> Option<(bool, &str)> {
 fn is_std_path(path: &str) -> bool {
     let first = path.split('/').next().unwrap_or_default();
     path.contains('/') && !first.is_empty() && !first.contains('.')
+}
+
+/// Whether a goroutine header's state is `running`.
+fn is_running(text: &str) -> bool {
+    text.split_once('[')
+        .is_some_and(|(_, state)| state.starts_with("running"))
 }
 
 /// The id of a goroutine header line.
@@ -1290,8 +1527,8 @@ fn next_step(st: &State, hb: HeldBefore, kind: LineKind, text: &str) -> Step {
             _ => End,
         },
         P::SignalPc | P::Register => match kind {
-            K::SignalNote if !held => Continue(P::SignalPc),
-            K::Register if !held || blank_before => Continue(P::Register),
+            K::SignalNote if !held && st.pos == P::SignalPc => Continue(P::SignalPc),
+            K::Register if !held || blank_before || st.pos == P::Register => Continue(P::Register),
             K::GoroutineHeader | K::RuntimeStack if blank_before => Continue(match kind {
                 K::RuntimeStack => P::RuntimeStack,
                 _ => P::Header,
@@ -1320,7 +1557,8 @@ fn next_step(st: &State, hb: HeldBefore, kind: LineKind, text: &str) -> Step {
             K::Elided | K::StackUnavailable if !blank_before => Continue(P::Location),
             K::GoroutineHeader if blank_before => Continue(P::Header),
             K::RuntimeStack if blank_before => Continue(P::RuntimeStack),
-            K::Register if blank_before => Continue(P::Register),
+            // Only a signal report ends with the signal's registers.
+            K::Register if blank_before && st.event == Event::Signal => Continue(P::Register),
             _ if starts_report(kind) => End,
             _ => Hold,
         },
@@ -1715,6 +1953,99 @@ main.fill()
         assert!(splits.iter().all(|s| s.id == splits[0].id));
         assert_eq!(splits.iter().map(|s| s.part).collect::<Vec<_>>(), [1, 2, 3]);
         assert_eq!(r.stats().reports, 1);
+    }
+
+    #[test]
+    fn log_lines_after_a_panic_message_are_foreign() {
+        // Before Go 1.23 an untabbed line after `panic:` reads as the value;
+        // one in a log's shape never does, nor one after the blank line.
+        let text = "\
+panic: config invalid
+  - missing port
+{\"level\":\"info\",\"msg\":\"sidecar\"}
+2026/11/27 05:20:58 sidecar flushed
+
+stray line
+goroutine 1 [running]:
+main.main()
+\t/app/main.go:5 +0x25";
+        let out = run(text);
+        assert_eq!(
+            out,
+            [
+                "L {\"level\":\"info\",\"msg\":\"sidecar\"}",
+                "L 2026/11/27 05:20:58 sidecar flushed",
+                "L stray line",
+                "R panic [\"panic: config invalid\", \"  - missing port\", \"\", \"goroutine 1 [running]:\", \"main.main()\", \"\\t/app/main.go:5 +0x25\"]",
+            ]
+        );
+    }
+
+    #[test]
+    fn unproven_starts_wait_over_log_lines() {
+        let text = "\
+SIGQUIT: quit
+{\"level\":\"info\"}
+PC=0x46a9e1 m=0 sigcode=0
+
+goroutine 1 [sleep]:
+time.Sleep(0x3b9aca00)
+\t/usr/local/go/src/runtime/time.go:315 +0xf2
+
+rax    0xca
+{\"level\":\"info\"}
+rbx    0x0";
+        let out = run(text);
+        assert_eq!(out.len(), 3, "{out:#?}");
+        assert!(out[2].starts_with("R signal [\"SIGQUIT: quit\", \"PC="));
+        assert!(out[2].ends_with("\"rbx    0x0\"]"));
+    }
+
+    #[test]
+    fn two_binaries_crashing_together_are_told_apart() {
+        // Two processes' reports interleaved: goroutine ids, `created by`
+        // and each binary's source directory decide.
+        let a = [
+            "panic: a failed",
+            "",
+            "goroutine 1 [running]:",
+            "main.a()",
+            "\t/app/a.go:3 +0x1",
+        ];
+        let b = [
+            "panic: b failed",
+            "",
+            "goroutine 1 [running]:",
+            "main.b()",
+            "\t/srv/b/main.go:9 +0x2",
+        ];
+        let a2 = [
+            "main.main()",
+            "\t/app/main.go:12 +0x3",
+            "",
+            "goroutine 7 [chan receive]:",
+            "runtime.gopark(0x0?)",
+            "\t/usr/lib/go-1.22/src/runtime/proc.go:402 +0xce",
+            "created by main.start in goroutine 1",
+            "\t/app/main.go:20 +0x5",
+        ];
+        let b2 = ["main.main()", "\t/srv/b/main.go:14 +0x4"];
+        let text = [&a[..], &b, &a2, &b2].concat().join("\n");
+        let out = run(&text);
+        let want_a = format!("R panic {:?}", [&a[..], &a2].concat());
+        let want_b = format!("R panic {:?}", [&b[..], &b2].concat());
+        assert_eq!(out, [want_a, want_b]);
+    }
+
+    #[test]
+    fn reports_leave_in_the_order_they_started() {
+        let text = format!(
+            "{NIL_DEREF_122}\n==================\nWARNING: DATA RACE\nRead at 0x00c000012345 by goroutine 8:\n  main.f()\n      /app/main.go:20 +0x44\n=================="
+        );
+        let out = run(&text);
+        assert_eq!(out.len(), 2, "{out:#?}");
+        assert!(out[0].starts_with("R panic"));
+        assert!(out[1].starts_with("R data_race"));
     }
 
     #[test]

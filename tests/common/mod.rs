@@ -244,3 +244,38 @@ pub fn check_conserved(found: &Found, n: usize, name: &str) -> Result<(), String
         None => Ok(()),
     }
 }
+
+/// A report of the corpus as text.
+pub struct CorpusReport {
+    pub event: String,
+    pub lines: Vec<String>,
+    /// The toolchain that printed it (`go1.19.8`).
+    pub go: String,
+}
+
+/// The corpus's reports of at most `max_lines` lines, deduplicated by
+/// text, in path order.
+pub fn corpus_reports(max_lines: usize) -> Vec<CorpusReport> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for fx in fixtures() {
+        for r in &fx.truth.reports {
+            if r.lines.len() > max_lines {
+                continue;
+            }
+            let lines: Vec<String> = r
+                .lines
+                .iter()
+                .map(|&i| fx.truth.lines[i].text.clone())
+                .collect();
+            if seen.insert(lines.join("\n")) {
+                out.push(CorpusReport {
+                    event: r.event.clone(),
+                    lines,
+                    go: fx.truth.go_version.clone(),
+                });
+            }
+        }
+    }
+    out
+}
