@@ -2049,6 +2049,34 @@ rbx    0x0";
     }
 
     #[test]
+    fn documented_ambiguities_come_out_as_documented() {
+        // docs/grammar.md, "Lines in another writer's shape".
+        let block = "\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d";
+        let out = run(&format!("panic: config invalid\nretrying in 5s\n{block}"));
+        assert_eq!(out.len(), 1, "value line: {out:#?}");
+        let out = run("panic: config invalid\nretrying in 5s");
+        assert_eq!(
+            out,
+            ["R panic [\"panic: config invalid\"]", "L retrying in 5s"]
+        );
+        let out = run(&format!("panic: x\n\nretrying in 5s{block}"));
+        assert_eq!(out[0], "L retrying in 5s", "{out:#?}");
+        let out = run("SIGQUIT: quit\nretrying in 5s\nPC=0x46a9e1 m=0 sigcode=0");
+        assert!(out.iter().all(|o| o.starts_with("L ")), "{out:#?}");
+        let out =
+            run("fatal error: concurrent map writes\nretrying\nfatal error: concurrent map writes");
+        assert_eq!(
+            out.iter().filter(|o| o.starts_with("R ")).count(),
+            2,
+            "{out:#?}"
+        );
+        // "Several writers": one binary twice; the block goes to `panic: b`.
+        let out = run(&format!("panic: a\npanic: b\n{block}"));
+        assert_eq!(out[0], "R panic [\"panic: a\"]", "{out:#?}");
+        assert!(out[1].starts_with("R panic [\"panic: b\", \"\", \"goroutine 1"));
+    }
+
+    #[test]
     fn streams_are_independent_and_bounded() {
         let cfg = Config {
             max_open_streams: 2,
