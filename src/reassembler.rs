@@ -512,7 +512,6 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
                 end_unconfirmed = true;
             }
         }
-        let log_line = is_log_line(text);
         match cands.as_slice() {
             [] => {}
             &[(i, pos)] => {
@@ -562,6 +561,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             }
         }
         // No report continues with the line.
+        let log_line = is_log_line(text);
         let unconfirmed_waits = end_unconfirmed && log_line;
         if end_unconfirmed && !log_line {
             // An unproven start that the line disproves: its lines are read
