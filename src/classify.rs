@@ -101,7 +101,11 @@ fn class_of(c: &Crash, event: Event) -> &'static str {
             "concurrent map writes" => "concurrent_map_writes",
             "concurrent map read and map write" => "concurrent_map_read_write",
             "concurrent map iteration and map write" => "concurrent_map_iteration_write",
-            "all goroutines are asleep - deadlock!" => "deadlock",
+            // `main` called runtime.Goexit and every other goroutine ended
+            // (`runtime/proc.go`: the same scheduler check as the classic
+            // deadlock).
+            "all goroutines are asleep - deadlock!"
+            | "no goroutines (main called runtime.Goexit) - deadlock!" => "deadlock",
             "stack overflow" => "stack_overflow",
             "out of memory" => "out_of_memory",
             "fault" => "fault",
@@ -440,6 +444,12 @@ mod tests {
             (k.class, k.fatal, k.recoverable),
             ("concurrent_map_writes", true, false)
         );
+        // Seen in real output: main called runtime.Goexit, nothing else runs.
+        let c = crash(
+            Event::FatalError,
+            "fatal error: no goroutines (main called runtime.Goexit) - deadlock!",
+        );
+        assert_eq!(classify(&c).class, "deadlock");
         let c = crash(Event::Signal, "SIGQUIT: quit\nPC=0x1 m=0 sigcode=0");
         assert_eq!(classify(&c).class, "goroutine_dump");
         let c = crash(

@@ -146,6 +146,77 @@ pub fn may_start_report(line: &str) -> bool {
     )
 }
 
+/// Whether a line has the shape of an application's log line: a JSON
+/// object, or a line that starts with a log timestamp (`2026/11/27
+/// 05:20:58`, `2026-11-27T05:20:58…`, klog's `I1127 05:20:58.123456`), a
+/// level word (`INFO `, `WARN[0001]`, `[ERROR]`) or a logfmt key (`time=`,
+/// `ts=`, `level=`, `msg=`). No line of Go's crash output has such a shape,
+/// so where the grammar alone would accept the line (an untabbed line after
+/// `panic:` reads as a pre-1.23 multi-line value), its shape says that
+/// another writer wrote it.
+pub fn is_log_line(line: &str) -> bool {
+    // A line of the crash grammar is never another writer's, whatever its
+    // prefix (`2026/11/27 05:20:58 http: panic serving …`).
+    if classify(line) != LineKind::Other {
+        return false;
+    }
+    let b = line.as_bytes();
+    match b.first() {
+        Some(b'{') => {
+            line.ends_with('}') && serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok()
+        }
+        Some(c) if c.is_ascii_digit() => is_date_time(b),
+        Some(b'I' | b'W' | b'E' | b'F') if is_klog(b) => true,
+        Some(b'[') => line
+            .get(1..)
+            .and_then(|rest| rest.split_once(']'))
+            .is_some_and(|(inner, _)| is_level(inner)),
+        _ => {
+            let word_end = line
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .unwrap_or(line.len());
+            let (word, rest) = line.split_at(word_end);
+            // `INFO msg`, `WARN[0001]`, `error: …`; a lower-case word
+            // before a space is prose (`fatal error: …` is Go's own).
+            let upper = word.bytes().all(|c| c.is_ascii_uppercase());
+            (is_level(word)
+                && (rest.starts_with(['[', ':']) || (upper && rest.starts_with([' ', '\t']))))
+                || (matches!(word, "time" | "ts" | "level" | "lvl" | "msg" | "t")
+                    && rest.starts_with('=')
+                    && rest.len() > 1)
+        }
+    }
+}
+
+/// `2026/11/27 05:20` or `2026-11-27T05:20` (or with a space) at the start.
+fn is_date_time(b: &[u8]) -> bool {
+    ["dddd/dd/dd dd:dd", "dddd-dd-ddTdd:dd", "dddd-dd-dd dd:dd"]
+        .iter()
+        .any(|p| has_shape(b, p.as_bytes()))
+}
+
+/// klog's header: `I1127 05:20:58.123456`.
+fn is_klog(b: &[u8]) -> bool {
+    has_shape(b.get(1..).unwrap_or_default(), b"dddd dd:dd:dd")
+}
+
+/// Whether `b` starts with `pattern`, where `d` stands for any digit.
+fn has_shape(b: &[u8], pattern: &[u8]) -> bool {
+    b.len() >= pattern.len()
+        && b.iter().zip(pattern).all(|(c, p)| match p {
+            b'd' => c.is_ascii_digit(),
+            _ => c == p,
+        })
+}
+
+/// A log level word, upper or lower case.
+fn is_level(w: &str) -> bool {
+    const LEVELS: [&str; 10] = [
+        "TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "ERR", "CRITICAL", "FATAL",
+    ];
+    LEVELS.iter().any(|l| l.eq_ignore_ascii_case(w))
+}
+
 /// Whether a tab-indented line (tab included) is a frame location:
 /// `\t<file>:<line>` optionally followed by ` +0x…` and ` fp=… sp=… pc=…`.
 ///
@@ -230,21 +301,28 @@ fn is_race_body(line: &str) -> bool {
     // Access headers: `Read at 0x… by goroutine 7:`, `Previous write at …:`,
     // and the atomic/mutex variants; goroutine creation sites.
     let access = [
-        "Read at ",
-        "Write at ",
-        "Previous read at ",
-        "Previous write at ",
-        "Atomic read at ",
-        "Atomic write at ",
-        "Previous atomic read at ",
-        "Previous atomic write at ",
+        "Read ",
+        "Write ",
+        "Previous read ",
+        "Previous write ",
+        "Atomic read ",
+        "Atomic write ",
+        "Previous atomic read ",
+        "Previous atomic write ",
     ];
-    if line.ends_with(':') && access.iter().any(|p| line.starts_with(p)) {
+    // Older race runtimes print no address: `Write by goroutine 81:`,
+    // `Previous read by main goroutine:`.
+    let access_header = |p: &&str| {
+        line.strip_prefix(*p).is_some_and(|rest| {
+            rest.starts_with("at 0x")
+                || rest.starts_with("by goroutine ")
+                || rest.starts_with("by main goroutine")
+        })
+    };
+    if line.ends_with(':') && access.iter().any(access_header) {
         return true;
     }
-    if line.starts_with("Goroutine ")
-        && (line.ends_with(" created at:") || line.ends_with(" created at:"))
-    {
+    if line.starts_with("Goroutine ") && line.ends_with(" created at:") {
         return true;
     }
     line.starts_with("Location is ") || (line.starts_with("Mutex ") && line.ends_with(':'))
@@ -455,10 +533,47 @@ mod tests {
     }
 
     #[test]
+    fn log_lines_by_their_shape() {
+        for l in [
+            r#"{"level":"info","msg":"flushed","seq":3}"#,
+            "2026/11/27 05:20:58 sync: pushed 3 objects",
+            "2026-11-27T05:20:58.123Z\tWARN\tqueue is filling up",
+            "I1127 05:20:58.123456   12 reflector.go:301] watch ended",
+            "time=2026-11-27T05:20:58Z level=INFO msg=\"shipped batch\"",
+            "level=warning msg=\"slow flush\"",
+            "INFO[0001] starting",
+            "WARN: disk almost full",
+            "[ERROR] upstream timeout",
+        ] {
+            assert!(is_log_line(l), "{l}");
+        }
+        for l in [
+            "panic: boom",
+            "fatal error: concurrent map writes",
+            "2026/11/27 05:20:58 http: panic serving 127.0.0.1:54321: boom",
+            "info about the run",
+            "  - listen_addr: missing port",
+            "main.main()",
+            "\t/app/main.go:12 +0x1d",
+            "goroutine 1 [running]:",
+            "{not json}",
+            "Information wants to be free",
+            "2026 was a good year",
+            "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47e0a4]",
+            "",
+        ] {
+            assert!(!is_log_line(l), "{l}");
+        }
+    }
+
+    #[test]
     fn race_body() {
         for r in [
             "Write at 0x00c000012345 by goroutine 7:",
             "Previous read at 0x00c000012345 by main goroutine:",
+            "Write by goroutine 81:",
+            "Previous read by goroutine 80 (mutexes: write M12):",
+            "Atomic write by main goroutine:",
             "Goroutine 7 (running) created at:",
             "Goroutine 8 (finished) created at:",
             "  main.main.func1()",
@@ -467,6 +582,7 @@ mod tests {
         ] {
             assert_eq!(classify(r), RaceBody, "{r}");
         }
+        assert_eq!(classify("Write by the team:"), Other);
         assert_eq!(classify("   "), Blank);
         assert_eq!(classify(""), Blank);
     }

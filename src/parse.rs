@@ -641,12 +641,15 @@ fn race_access(line: &str) -> Option<RaceAccess> {
         Some(b) => (true, b),
         None => (false, body),
     };
-    let (kind, rest) = body.split_once(" at ")?;
-    let (address, by) = rest.split_once(" by ")?;
+    // Older race runtimes print no address: `Write by goroutine 81:`.
+    let (head, by) = body.split_once(" by ")?;
+    let (kind, address) = head.split_once(" at ").unwrap_or((head, ""));
     let kind = kind.to_lowercase();
     if !kind.ends_with("read") && !kind.ends_with("write") {
         return None;
     }
+    // `by goroutine 7 (mutexes: write M1)`: the held mutexes follow.
+    let by = by.split_once(" (").map_or(by, |(b, _)| b);
     let main_goroutine = by == "main goroutine";
     let goroutine = by.strip_prefix("goroutine ").and_then(|n| n.parse().ok());
     Some(RaceAccess {
@@ -923,6 +926,39 @@ Goroutine 9 (running) created at:
             (9, "running")
         );
         assert_eq!(r.goroutines[0].frames[0].line, 29);
+    }
+
+    #[test]
+    fn older_race_reports_print_no_address() {
+        let c = p(
+            Event::DataRace,
+            "\
+==================
+WARNING: DATA RACE
+Write by goroutine 81:
+  main.(*Pool).put()
+      /app/pool.go:40 +0x5e
+
+Previous read by goroutine 80 (mutexes: write M12):
+  main.(*Pool).get()
+      /app/pool.go:31 +0x3a
+
+Goroutine 81 (running) created at:
+  main.main()
+      /app/main.go:20 +0x9b
+==================",
+        );
+        let r = c.race.unwrap();
+        let got: Vec<_> = r
+            .accesses
+            .iter()
+            .map(|a| (a.kind.as_str(), a.address.as_str(), a.goroutine, a.previous))
+            .collect();
+        assert_eq!(
+            got,
+            [("write", "", Some(81), false), ("read", "", Some(80), true)]
+        );
+        assert_eq!(r.accesses[1].frames[0].function, "main.(*Pool).get");
     }
 
     #[test]

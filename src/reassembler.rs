@@ -20,10 +20,10 @@
 //! before any line that followed its last line, except foreign lines that
 //! landed inside it, which leave as they arrive.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
-use crate::grammar::{LineKind, classify, is_location};
+use crate::grammar::{LineKind, classify, is_location, is_log_line};
 
 /// A line as the reassembler sees it: the host's own record, whose text it
 /// can read. Ordinary lines come back as the same value, untouched.
@@ -190,7 +190,23 @@ struct Timed<L> {
     time: i64,
 }
 
-struct OpenReport<L> {
+/// A line whose fate waits on the next ones.
+struct HeldLine<L> {
+    line: L,
+    time: i64,
+    /// The newest report open when it arrived: reports started later
+    /// cannot own it.
+    after: u64,
+    /// A report that took a later line and left this one (a blank line
+    /// kept as another report's separator).
+    declined: u64,
+}
+
+/// Where a report is in the grammar and what its last lines allow next:
+/// small and `Copy`, so that an ambiguous line can be tried against
+/// several reports.
+#[derive(Debug, Clone, Copy)]
+struct State {
     event: Event,
     /// Proven a crash report (see module docs).
     confirmed: bool,
@@ -198,27 +214,120 @@ struct OpenReport<L> {
     /// without a blank line.
     http: bool,
     pos: Pos,
-    lines: Vec<L>,
-    bytes: usize,
-    /// Lines whose fate waits on the next ones, in order.
-    held: Vec<Timed<L>>,
-    /// Foreign lines in a row.
-    foreign_run: usize,
-    /// Time of the last line of the report.
-    last_time: i64,
     /// Frames printed so far in the current goroutine (or runtime stack).
     block_frames: usize,
     /// The current goroutine's frames were elided.
     block_elided: bool,
+    /// The current goroutine's `created by` was printed: only the next
+    /// block (or the end) can follow.
+    block_done: bool,
+    /// The last frame was `main.main`: only `runtime.main` can follow in
+    /// this block (`GOTRACEBACK=system`).
+    after_main: bool,
+    /// The current goroutine block cannot end yet: Go ends a goroutine's
+    /// block with its `created by` (goroutine 1: with `main.main`,
+    /// `runtime.main` or `runtime.goexit`).
+    block_open: bool,
+    /// The last frame was `runtime.goexit`: only `created by` follows.
+    after_goexit: bool,
+    /// The current block is goroutine 1's, the main goroutine.
+    main_block: bool,
+    /// `fatal error:` lines: two threads throwing at once print a goroutine
+    /// twice.
+    throws: u8,
+    /// A panic without a goroutine block yet: the first is the panicking
+    /// goroutine's, `[running]`. (Not so for fatal errors: a deadlock is
+    /// raised by the scheduler, a cgo crash shows `[syscall]`.)
+    first_running: bool,
+}
+
+struct OpenReport<L> {
+    st: State,
+    lines: Vec<L>,
+    bytes: usize,
+    /// Time of the last line of the report.
+    last_time: i64,
     split: Option<Split>,
     /// Creation order, so that `finish` is deterministic.
     seq: u64,
+    /// Goroutine ids of the headers printed so far: a traceback prints each
+    /// goroutine once, which tells two reports in one stream apart.
+    goroutines: HashSet<u64>,
+    /// Where this binary's files are (see [`root_of`]): its GOROOT and its
+    /// own source directories, a few at most.
+    roots: Vec<(bool, Box<str>)>,
 }
+
+/// One stream: its open reports (usually one; several when processes
+/// sharing the stream crash at once) and the lines whose fate is open.
+struct Stream<L> {
+    /// Open reports, oldest first.
+    reports: Vec<OpenReport<L>>,
+    /// Lines that may still join a report (blank lines, old-style panic
+    /// value lines) or must wait for the report before them to leave.
+    held: Vec<HeldLine<L>>,
+    /// Lines that continue two or more reports equally well, in order, and
+    /// the ways of giving them to the reports that the grammar allows; the
+    /// next lines (a location line's file belongs to one binary) decide.
+    pending: Vec<Timed<L>>,
+    beam: Vec<Hypothesis>,
+    /// Foreign lines in a row.
+    foreign_run: usize,
+    /// The report that took the last line: lines come in runs per writer.
+    last: u64,
+    /// Reports complete while an older one is still open, by start order.
+    done: Vec<(u64, Event, Vec<L>, Option<Split>)>,
+}
+
+/// One way of giving the pending lines to the open reports.
+#[derive(Debug, Clone)]
+struct Hypothesis {
+    /// For each pending line, the report that takes it (0: none, a blank
+    /// line that waits).
+    owners: Vec<u64>,
+    /// Every open report's state, and what it sees held, after them.
+    states: Vec<(u64, State, HeldBefore)>,
+    /// Roots the pending location lines show, by report.
+    learned: Vec<(u64, bool, Box<str>)>,
+}
+
+/// How often a hypothesis switches between reports, from report `last`.
+fn switches(last: u64, h: &Hypothesis) -> usize {
+    let mut prev = last;
+    let mut n = 0;
+    for &o in h.owners.iter().filter(|&&o| o != 0) {
+        n += usize::from(o != prev);
+        prev = o;
+    }
+    n
+}
+
+/// Lines that a blank line precedes in Go's output.
+fn takes_separator(kind: LineKind) -> bool {
+    matches!(
+        kind,
+        LineKind::GoroutineHeader | LineKind::RuntimeStack | LineKind::Register
+    )
+}
+
+/// Hypotheses kept at most.
+const MAX_HYPOTHESES: usize = 32;
+
+/// At most this many reports are open in one stream at once: more writers
+/// crashing together than that is not a shape seen in logs; the oldest
+/// closes.
+const MAX_REPORTS_PER_STREAM: usize = 4;
+/// Ambiguous lines waiting for a location line, at most.
+const MAX_PENDING: usize = 16;
+/// Roots remembered per report.
+const MAX_ROOTS: usize = 16;
+/// Lines in another writer's shape held in a row, at most.
+const MAX_HELD_LOG_LINES: usize = 256;
 
 /// The reassembler; see the module docs.
 pub struct Reassembler<K, L> {
     cfg: Config,
-    open: HashMap<K, OpenReport<L>>,
+    open: HashMap<K, Stream<L>>,
     next_seq: u64,
     stats: Stats,
     /// Lines to read (again), as a stack; kept to reuse its allocation.
@@ -266,11 +375,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// leaves to `out`.
     pub fn push(&mut self, key: &K, line: L, now: i64, out: &mut Vec<Output<K, L>>) {
         self.stats.lines_in += 1;
-        if let Some(r) = self.open.get(key)
-            && is_idle(r, &self.cfg, now)
-        {
-            self.close(key, out);
-        }
+        self.close_idle(key, now, out);
         // `work` is a stack: lines to read afresh are pushed in reverse.
         let mut work = std::mem::take(&mut self.work);
         work.push(Timed { line, time: now });
@@ -282,29 +387,32 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
 
     /// Closes every report idle since `now - idle_timeout`.
     pub fn tick(&mut self, now: i64, out: &mut Vec<Output<K, L>>) {
-        let idle: Vec<(u64, K)> = self
+        let mut idle: Vec<(u64, K)> = self
             .open
             .iter()
-            .filter(|(_, r)| is_idle(r, &self.cfg, now))
-            .map(|(k, r)| (r.seq, k.clone()))
+            .filter_map(|(k, s)| {
+                s.reports
+                    .iter()
+                    .filter(|r| is_idle(r, &self.cfg, now))
+                    .map(|r| r.seq)
+                    .min()
+                    .map(|seq| (seq, k.clone()))
+            })
             .collect();
-        self.close_in_order(idle, out);
-    }
-
-    /// Closes the report of `key` if it is idle at `now`: for hosts whose
-    /// streams keep clocks of their own (the Fluent Bit filter advances each
-    /// stream's clock from heartbeats after its last line).
-    pub fn tick_stream(&mut self, key: &K, now: i64, out: &mut Vec<Output<K, L>>) {
-        if self
-            .open
-            .get(key)
-            .is_some_and(|r| is_idle(r, &self.cfg, now))
-        {
-            self.close(key, out);
+        idle.sort_unstable_by_key(|(seq, _)| *seq);
+        for (_, k) in idle {
+            self.close_idle(&k, now, out);
         }
     }
 
-    /// Closes the open report of `key`, if any, as if nothing more could
+    /// Closes the reports of `key` that are idle at `now`: for hosts whose
+    /// streams keep clocks of their own (the Fluent Bit filter advances each
+    /// stream's clock from heartbeats after its last line).
+    pub fn tick_stream(&mut self, key: &K, now: i64, out: &mut Vec<Output<K, L>>) {
+        self.close_idle(key, now, out);
+    }
+
+    /// Closes the open reports of `key`, if any, as if nothing more could
     /// come: for hosts that enforce bounds of their own (memory across
     /// streams, a stream going away).
     pub fn close_stream(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
@@ -316,22 +424,53 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// The streams holding an open report, with the bytes of text each holds
     /// (report lines and held lines).
     pub fn open_streams(&self) -> impl Iterator<Item = (&K, usize)> {
-        self.open.iter().map(|(k, r)| {
-            let held: usize = r.held.iter().map(|h| h.line.text().len() + 1).sum();
-            (k, r.bytes + held)
+        self.open.iter().map(|(k, s)| {
+            let held: usize = s.held.iter().map(|h| h.line.text().len() + 1).sum();
+            let pending: usize = s.pending.iter().map(|h| h.line.text().len() + 1).sum();
+            let reports: usize = s.reports.iter().map(|r| r.bytes).sum();
+            (k, reports + held + pending)
         })
     }
 
     /// Closes every open report (end of input).
     pub fn finish(&mut self, out: &mut Vec<Output<K, L>>) {
-        let all: Vec<(u64, K)> = self.open.iter().map(|(k, r)| (r.seq, k.clone())).collect();
-        self.close_in_order(all, out);
+        let mut all: Vec<(u64, K)> = self
+            .open
+            .iter()
+            .map(|(k, s)| {
+                (
+                    s.reports.iter().map(|r| r.seq).min().unwrap_or(0),
+                    k.clone(),
+                )
+            })
+            .collect();
+        all.sort_unstable_by_key(|(seq, _)| *seq);
+        for (_, k) in all {
+            self.close(&k, out);
+        }
     }
 
-    fn close_in_order(&mut self, mut keys: Vec<(u64, K)>, out: &mut Vec<Output<K, L>>) {
-        keys.sort_unstable_by_key(|(seq, _)| *seq);
-        for (_, k) in keys {
-            self.close(&k, out);
+    /// Closes the reports of `key` idle at `now`, oldest first.
+    fn close_idle(&mut self, key: &K, now: i64, out: &mut Vec<Output<K, L>>) {
+        let Some(s) = self.open.get(key) else {
+            return;
+        };
+        let idle: Vec<u64> = s
+            .reports
+            .iter()
+            .filter(|r| is_idle(r, &self.cfg, now))
+            .map(|r| r.seq)
+            .collect();
+        if idle.is_empty() {
+            return;
+        }
+        if idle.len() == s.reports.len() {
+            self.close(key, out);
+            return;
+        }
+        self.resolve_pending(key, out);
+        for seq in idle {
+            self.close_one(key, seq, out);
         }
     }
 
@@ -344,37 +483,351 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         out: &mut Vec<Output<K, L>>,
     ) {
         let kind = classify(t.line.text());
-        let Some(r) = self.open.get_mut(key) else {
+        if !self.open.contains_key(key) {
+            self.start(key, t, kind, out);
+            return;
+        }
+        let Some(t) = self.step_pending(key, t, kind, out) else {
+            return;
+        };
+        let Some(s) = self.open.get_mut(key) else {
             self.start(key, t, kind, out);
             return;
         };
-        let step = next_step(r, kind, t.line.text());
-        // Unconfirmed reports never hold or interleave: anything that does
-        // not prove them ends them.
-        let step = match step {
-            Step::Foreign | Step::Hold if !r.confirmed => Step::End,
-            Step::Foreign if r.foreign_run >= self.cfg.max_interleaved_lines => Step::End,
-            Step::Hold if r.held.len() >= self.cfg.max_interleaved_lines => Step::End,
-            s => s,
-        };
-        match step {
-            Step::Continue(pos) => {
-                self.continue_report(key, t, kind, pos, out);
+        let text = t.line.text();
+        let several = s.reports.len() > 1;
+        let mut cands: Vec<(usize, Pos)> = Vec::new();
+        let (mut hold, mut end_unconfirmed) = (false, false);
+        for (i, r) in s.reports.iter().enumerate() {
+            let hb = held_before(&s.held, r.seq);
+            let step = step_in(r, &r.st, hb, several, kind, text);
+            match step {
+                Step::Continue(pos) => cands.push((i, pos)),
+                Step::Hold => hold = true,
+                _ => {}
             }
-            Step::Foreign => {
-                r.foreign_run += 1;
+            // Unconfirmed reports never hold or interleave: anything that
+            // does not prove them ends them.
+            if !r.st.confirmed && !matches!(step, Step::Continue(_)) {
+                end_unconfirmed = true;
+            }
+        }
+        match cands.as_slice() {
+            [] => {}
+            &[(i, pos)] => {
+                self.continue_report(key, i, t, kind, pos, out);
+                return;
+            }
+            _ => {
+                let pick = if kind == LineKind::Indented && is_location(text) {
+                    best_by_affinity(s, &cands, text)
+                } else {
+                    None
+                };
+                if let Some((i, pos)) = pick {
+                    self.continue_report(key, i, t, kind, pos, out);
+                } else {
+                    // Undecided: each candidate taking it is a hypothesis,
+                    // and the next lines decide (see `step_pending`).
+                    let now: Vec<(u64, State, HeldBefore)> = s
+                        .reports
+                        .iter()
+                        .map(|r| (r.seq, r.st, held_before(&s.held, r.seq)))
+                        .collect();
+                    s.beam = cands
+                        .iter()
+                        .filter_map(|&(i, pos)| {
+                            let seq = s.reports.get(i)?.seq;
+                            let mut states = now.clone();
+                            if takes_separator(kind) {
+                                // The blank line is this block's separator.
+                                for x in &mut states {
+                                    x.2.blank = false;
+                                }
+                            }
+                            let st = states.iter_mut().find(|x| x.0 == seq)?;
+                            advance(&mut st.1, kind, text, pos);
+                            st.2 = HeldBefore::default();
+                            Some(Hypothesis {
+                                owners: vec![seq],
+                                states,
+                                learned: Vec::new(),
+                            })
+                        })
+                        .collect();
+                    s.pending.push(t);
+                }
+                return;
+            }
+        }
+        // No report continues with the line.
+        let log_line = is_log_line(text);
+        let unconfirmed_waits = end_unconfirmed && log_line;
+        if end_unconfirmed && !log_line {
+            // An unproven start that the line disproves: its lines are read
+            // again as ordinary lines (the first) or afresh (the rest).
+            work.push(t);
+            let seqs: Vec<u64> = s
+                .reports
+                .iter()
+                .filter(|r| !r.st.confirmed)
+                .map(|r| r.seq)
+                .collect();
+            self.resolve_pending(key, out);
+            for seq in seqs {
+                self.end_one(key, seq, work, out);
+            }
+            return;
+        }
+        if starts_report(kind) || kind == LineKind::RuntimeNote {
+            self.start(key, t, kind, out);
+            return;
+        }
+        let Some(s) = self.open.get_mut(key) else {
+            return;
+        };
+        if log_line && s.held.is_empty() && !unconfirmed_waits {
+            // Another writer's line where no report can take it: it leaves
+            // at once, whatever the reports do next.
+            self.stats.foreign_lines += 1;
+            out.push(Output::Line(key.clone(), t.line));
+            return;
+        }
+        if hold || unconfirmed_waits {
+            let limit = if log_line {
+                MAX_HELD_LOG_LINES
+            } else {
+                self.cfg.max_interleaved_lines
+            };
+            // Counted since the newest report started: lines held before
+            // it are not its own.
+            let newest = s.reports.iter().map(|r| r.seq).max().unwrap_or(0);
+            let since = s.held.iter().filter(|h| h.after >= newest);
+            let count = if log_line {
+                since.count()
+            } else {
+                since.filter(|h| !is_log_line(h.line.text())).count()
+            };
+            if count >= limit {
+                // The reports ended before these lines (their writer died):
+                // they leave, and the held lines are read afresh.
+                work.push(t);
+                self.end_all(key, work, out);
+                return;
+            }
+            let after = self.next_seq;
+            s.held.push(HeldLine {
+                line: t.line,
+                time: t.time,
+                after,
+                declined: 0,
+            });
+            return;
+        }
+        if s.foreign_run >= self.cfg.max_interleaved_lines && !log_line {
+            work.push(t);
+            self.end_all(key, work, out);
+            return;
+        }
+        if !log_line {
+            s.foreign_run += 1;
+        }
+        self.stats.foreign_lines += 1;
+        out.push(Output::Line(key.clone(), t.line));
+    }
+
+    /// With lines pending (they continued several reports equally well),
+    /// reads the next line under each hypothesis of who took them. Returns
+    /// the line unless it was taken (into the pending lines, or out as
+    /// another writer's line).
+    fn step_pending(
+        &mut self,
+        key: &K,
+        t: Timed<L>,
+        kind: LineKind,
+        out: &mut Vec<Output<K, L>>,
+    ) -> Option<Timed<L>> {
+        let Some(s) = self.open.get_mut(key) else {
+            return Some(t);
+        };
+        if s.pending.is_empty() {
+            return Some(t);
+        }
+        let text = t.line.text();
+        if is_log_line(text) {
+            // Another writer's line: it changes nothing here.
+            self.stats.foreign_lines += 1;
+            out.push(Output::Line(key.clone(), t.line));
+            return None;
+        }
+        let several = s.reports.len() > 1;
+        // Each hypothesis extended by each report that continues the line
+        // in it (with that line's affinity), or by no report for a blank
+        // line that may be a separator.
+        let mut next: Vec<(Hypothesis, i32)> = Vec::new();
+        for h in &s.beam {
+            let mut held_blank = false;
+            for (k, &(seq, st, hb)) in h.states.iter().enumerate() {
+                let Some(r) = s.reports.iter().find(|r| r.seq == seq) else {
+                    continue;
+                };
+                match step_in(r, &st, hb, several, kind, text) {
+                    Step::Continue(pos) => {
+                        let mut c = h.clone();
+                        if hb.blank && takes_separator(kind) {
+                            // The blank line is this block's separator now.
+                            for x in &mut c.states {
+                                x.2.blank = false;
+                            }
+                        }
+                        if let Some(x) = c.states.get_mut(k) {
+                            advance(&mut x.1, kind, text, pos);
+                            x.2 = HeldBefore::default();
+                        }
+                        c.owners.push(seq);
+                        let location = kind == LineKind::Indented && is_location(text);
+                        let score = if location {
+                            affinity(r, text, &c.learned)
+                        } else {
+                            UNKNOWN
+                        };
+                        if location && let Some((std, root)) = root_of(text) {
+                            c.learned.push((seq, std, root.into()));
+                        }
+                        next.push((c, score));
+                    }
+                    Step::Hold if kind == LineKind::Blank => held_blank = true,
+                    _ => {}
+                }
+            }
+            if held_blank {
+                let mut c = h.clone();
+                for x in &mut c.states {
+                    x.2 = HeldBefore {
+                        any: true,
+                        blank: true,
+                    };
+                }
+                c.owners.push(0);
+                next.push((c, UNKNOWN));
+            }
+        }
+        if kind == LineKind::Indented && is_location(text) && !next.is_empty() {
+            // The file tells binaries apart (see `best_scored`).
+            let scored: Vec<(u64, i32)> = next
+                .iter()
+                .enumerate()
+                .map(|(n, (_, score))| (n as u64, *score))
+                .collect();
+            let keep = best_scored(&scored);
+            let mut n = 0;
+            next.retain(|_| {
+                n += 1;
+                keep.contains(&(n - 1))
+            });
+        }
+        // Keep the hypotheses that switch least between reports.
+        let last = s.last;
+        next.sort_by_key(|(h, _)| switches(last, h));
+        let mut beam: Vec<Hypothesis> = Vec::new();
+        for (h, _) in next {
+            if beam.len() < MAX_HYPOTHESES && !beam.iter().any(|b| b.owners == h.owners) {
+                beam.push(h);
+            }
+        }
+        if beam.is_empty() || s.pending.len() >= MAX_PENDING {
+            // The line continues no hypothesis (or too many lines wait): the
+            // pending lines go as the likeliest one says, then the line is
+            // read as usual.
+            self.resolve_pending(key, out);
+            return Some(t);
+        }
+        s.beam = beam;
+        s.pending.push(t);
+        self.commit_agreed(key, out);
+        None
+    }
+
+    /// Commits the pending lines that every hypothesis gives to the same
+    /// report.
+    fn commit_agreed(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
+        loop {
+            let Some(s) = self.open.get_mut(key) else {
+                return;
+            };
+            let first = s.beam.first().and_then(|h| h.owners.first().copied());
+            let Some(owner) = first else {
+                return;
+            };
+            if s.pending.is_empty() || s.beam.iter().any(|h| h.owners.first() != Some(&owner)) {
+                return;
+            }
+            for h in &mut s.beam {
+                h.owners.remove(0);
+            }
+            let t = s.pending.remove(0);
+            if s.pending.is_empty() {
+                s.beam.clear();
+            }
+            self.commit_line(key, owner, t, out);
+        }
+    }
+
+    /// Gives all pending lines as the likeliest hypothesis says: the one
+    /// that switches least between reports, starting from the report that
+    /// took the last line (writers write in runs).
+    fn resolve_pending(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
+        let Some(s) = self.open.get_mut(key) else {
+            return;
+        };
+        if s.pending.is_empty() {
+            return;
+        }
+        let owners = s
+            .beam
+            .iter()
+            .min_by_key(|h| switches(s.last, h))
+            .map(|h| h.owners.clone())
+            .unwrap_or_default();
+        let pending = std::mem::take(&mut s.pending);
+        s.beam.clear();
+        for (n, t) in pending.into_iter().enumerate() {
+            let owner = owners.get(n).copied().unwrap_or(0);
+            self.commit_line(key, owner, t, out);
+        }
+    }
+
+    /// A pending line continues report `seq` (0: it waits as a held line).
+    fn commit_line(&mut self, key: &K, seq: u64, t: Timed<L>, out: &mut Vec<Output<K, L>>) {
+        let after = self.next_seq;
+        let Some(s) = self.open.get_mut(key) else {
+            out.push(Output::Line(key.clone(), t.line));
+            return;
+        };
+        let kind = classify(t.line.text());
+        let several = s.reports.len() > 1;
+        let step = s.reports.iter().position(|r| r.seq == seq).and_then(|i| {
+            let r = s.reports.get(i)?;
+            let hb = held_before(&s.held, seq);
+            Some((i, step_in(r, &r.st, hb, several, kind, t.line.text())))
+        });
+        match step {
+            Some((i, Step::Continue(pos))) => self.continue_report(key, i, t, kind, pos, out),
+            _ if kind == LineKind::Blank || seq == 0 => s.held.push(HeldLine {
+                line: t.line,
+                time: t.time,
+                after,
+                declined: 0,
+            }),
+            _ => {
                 self.stats.foreign_lines += 1;
                 out.push(Output::Line(key.clone(), t.line));
-            }
-            Step::Hold => r.held.push(t),
-            Step::End => {
-                work.push(t);
-                self.end(key, work, out);
             }
         }
     }
 
-    /// A line on an idle stream: ordinary, or the start of a report.
+    /// A line that no open report continues: ordinary, or the start of a
+    /// report (alongside the open ones of its stream, if any).
     fn start(&mut self, key: &K, t: Timed<L>, kind: LineKind, out: &mut Vec<Output<K, L>>) {
         let (event, confirmed, pos) = match kind {
             LineKind::Panic => (Event::Panic, true, Pos::Message),
@@ -391,111 +844,264 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
                 return;
             }
         };
-        if self.open.len() >= self.cfg.max_open_streams {
+        if !self.open.contains_key(key) && self.open.len() >= self.cfg.max_open_streams {
             self.evict_one(out);
         }
+        if self
+            .open
+            .get(key)
+            .is_some_and(|s| s.reports.len() >= MAX_REPORTS_PER_STREAM)
+        {
+            self.resolve_pending(key, out);
+            let oldest = self
+                .open
+                .get(key)
+                .and_then(|s| s.reports.first())
+                .map(|r| r.seq);
+            if let Some(seq) = oldest {
+                self.close_one(key, seq, out);
+            }
+        }
         self.next_seq += 1;
+        let seq = self.next_seq;
         let bytes = t.line.text().len() + 1;
-        self.open.insert(
-            key.clone(),
-            OpenReport {
-                event,
-                confirmed,
-                http: kind == LineKind::HttpPanic,
-                pos,
-                lines: vec![t.line],
-                bytes,
-                held: Vec::new(),
-                foreign_run: 0,
-                last_time: t.time,
-                block_frames: 0,
-                block_elided: false,
-                split: None,
-                seq: self.next_seq,
-            },
-        );
+        let mut st = State {
+            event,
+            confirmed,
+            http: kind == LineKind::HttpPanic,
+            pos,
+            block_frames: 0,
+            block_elided: false,
+            block_done: false,
+            after_main: false,
+            block_open: false,
+            after_goexit: false,
+            main_block: false,
+            throws: 0,
+            first_running: matches!(kind, LineKind::Panic | LineKind::HttpPanic),
+        };
+        if kind == LineKind::FatalError {
+            st.throws = 1;
+        }
+        let mut goroutines = HashSet::new();
+        if let Some(id) = goroutine_id(t.line.text()) {
+            goroutines.insert(id);
+        }
+        let report = OpenReport {
+            st,
+            lines: vec![t.line],
+            bytes,
+            last_time: t.time,
+            split: None,
+            seq,
+            goroutines,
+            roots: Vec::new(),
+        };
+        let s = self.open.entry(key.clone()).or_insert_with(|| Stream {
+            reports: Vec::new(),
+            held: Vec::new(),
+            pending: Vec::new(),
+            beam: Vec::new(),
+            foreign_run: 0,
+            last: 0,
+            done: Vec::new(),
+        });
+        s.reports.push(report);
+        s.last = seq;
+        s.foreign_run = 0;
     }
 
     fn continue_report(
         &mut self,
         key: &K,
+        i: usize,
         t: Timed<L>,
         kind: LineKind,
         pos: Pos,
         out: &mut Vec<Output<K, L>>,
     ) {
-        let Some(r) = self.open.get_mut(key) else {
+        let Some(s) = self.open.get_mut(key) else {
             return;
         };
-        // The line proves the held lines were inside the report: blank lines
-        // and lines of a panic value belong to it, anything else was foreign.
+        let several = s.reports.len() > 1;
+        let Some(r) = s.reports.get_mut(i) else {
+            return;
+        };
+        // The line proves what the held lines were: blank lines and lines
+        // of a panic value belong to the report, anything else was foreign.
+        // Lines after the last blank line are never value lines (Go prints
+        // the value, then one blank line, then the goroutine header), and a
+        // line in a log's shape is no value line either.
         let value_lines =
-            r.pos == Pos::Message && matches!(r.event, Event::Panic | Event::HttpPanic);
-        for h in std::mem::take(&mut r.held) {
-            if value_lines || is_blank(h.line.text()) {
+            r.st.pos == Pos::Message && matches!(r.st.event, Event::Panic | Event::HttpPanic);
+        let held = std::mem::take(&mut s.held);
+        let seq = r.seq;
+        let mine = |h: &HeldLine<L>| h.after >= seq && h.declined != seq;
+        let last_blank = held
+            .iter()
+            .rposition(|h| mine(h) && is_blank(h.line.text()));
+        let mut keep = Vec::new();
+        for (j, mut h) in held.into_iter().enumerate() {
+            let text = h.line.text();
+            let mine = mine(&h);
+            let blank = is_blank(text);
+            let value = value_lines && last_blank.is_some_and(|b| j < b) && !is_log_line(text);
+            // Go prints one blank line before a block: with several reports
+            // open, an earlier blank may be another report's separator.
+            let separator = blank && takes_separator(kind) && (!several || last_blank == Some(j));
+            if mine && (separator || value) {
                 add_line(r, h.line, &self.cfg, &mut self.stats, key, out);
+            } else if blank && several {
+                // Perhaps the separator of another report's next block.
+                h.declined = seq;
+                keep.push(h);
             } else {
                 self.stats.foreign_lines += 1;
                 out.push(Output::Line(key.clone(), h.line));
             }
         }
-        confirm(r, kind);
-        match kind {
-            LineKind::GoroutineHeader | LineKind::RuntimeStack => {
-                r.block_frames = 0;
-                r.block_elided = false;
-            }
-            LineKind::Function => r.block_frames += 1,
-            LineKind::Elided => r.block_elided = true,
-            _ => {}
+        s.held = keep;
+        let text = t.line.text();
+        advance(&mut r.st, kind, text, pos);
+        if kind == LineKind::GoroutineHeader
+            && let Some(id) = goroutine_id(text)
+        {
+            r.goroutines.insert(id);
         }
-        r.pos = pos;
-        r.foreign_run = 0;
+        if kind == LineKind::Indented
+            && pos == Pos::Location
+            && let Some(root) = root_of(text)
+            && r.roots.len() < MAX_ROOTS
+            && !r.roots.iter().any(|x| x.0 == root.0 && *x.1 == *root.1)
+        {
+            r.roots.push((root.0, root.1.into()));
+        }
         r.last_time = r.last_time.max(t.time);
+        let seq = r.seq;
         add_line(r, t.line, &self.cfg, &mut self.stats, key, out);
+        s.last = seq;
+        s.foreign_run = 0;
         if kind == LineKind::RaceDelimiter {
             // The closing delimiter: nothing more can belong to this report.
-            self.close(key, out);
+            self.close_one(key, seq, out);
         }
     }
 
-    /// The report ended before the last line of `work`: it leaves, and its
-    /// held lines (and, if it was never confirmed, its own lines after the
-    /// first) are read afresh.
-    fn end(&mut self, key: &K, work: &mut Vec<Timed<L>>, out: &mut Vec<Output<K, L>>) {
-        let Some(r) = self.open.remove(key) else {
+    /// Report `seq` of `key` leaves (or, never confirmed, its first line
+    /// leaves as an ordinary line and the others are read afresh).
+    fn end_one(
+        &mut self,
+        key: &K,
+        seq: u64,
+        work: &mut Vec<Timed<L>>,
+        out: &mut Vec<Output<K, L>>,
+    ) {
+        let Some(s) = self.open.get_mut(key) else {
             return;
         };
+        let Some(i) = s.reports.iter().position(|r| r.seq == seq) else {
+            return;
+        };
+        let r = s.reports.remove(i);
+        let stream_done = s.reports.is_empty();
+        if !stream_done && s.last == seq {
+            s.last = s.reports.last().map_or(0, |r| r.seq);
+        }
         let mut again: Vec<Timed<L>> = Vec::new();
-        if r.confirmed {
-            self.emit(key, r.event, r.lines, r.split, out);
+        if r.st.confirmed {
+            // Reports leave in the order they started: one that ends while
+            // an older one is still open waits for it.
+            s.done.push((r.seq, r.st.event, r.lines, r.split));
+            let oldest_open = s.reports.first().map_or(u64::MAX, |o| o.seq);
+            s.done.sort_unstable_by_key(|d| d.0);
+            let ready = s.done.partition_point(|d| d.0 < oldest_open);
+            let ready: Vec<_> = s.done.drain(..ready).collect();
+            for (_, event, lines, split) in ready {
+                self.emit(key, event, lines, split, out);
+            }
         } else {
             let mut lines = r.lines.into_iter();
             if let Some(first) = lines.next() {
-                out.push(Output::Line(key.clone(), first));
+                if stream_done {
+                    out.push(Output::Line(key.clone(), first));
+                } else {
+                    // An ordinary line after the reports still open: it
+                    // waits so as not to leave before them.
+                    let after = self.next_seq;
+                    if let Some(s) = self.open.get_mut(key) {
+                        s.held.push(HeldLine {
+                            line: first,
+                            time: r.last_time,
+                            after,
+                            declined: 0,
+                        });
+                    }
+                }
             }
             again.extend(lines.map(|line| Timed {
                 line,
                 time: r.last_time,
             }));
         }
-        again.extend(r.held);
+        if stream_done {
+            // Nothing can own the held lines now: they are read afresh.
+            let s = self.open.remove(key);
+            let (done, held, pending) =
+                s.map_or_else(Default::default, |s| (s.done, s.held, s.pending));
+            for (_, event, lines, split) in done {
+                self.emit(key, event, lines, split, out);
+            }
+            again.extend(held.into_iter().map(|h| Timed {
+                line: h.line,
+                time: h.time,
+            }));
+            again.extend(pending);
+        }
+        // `work` is a stack: these arrived before the line on top of it.
         work.extend(again.into_iter().rev());
     }
 
-    /// Closes the report of `key` because nothing more can come (idle time,
-    /// end of input, eviction): held lines leave as ordinary lines.
+    /// Every report of `key` ends before the last line of `work`.
+    fn end_all(&mut self, key: &K, work: &mut Vec<Timed<L>>, out: &mut Vec<Output<K, L>>) {
+        self.resolve_pending(key, out);
+        let seqs: Vec<u64> = self
+            .open
+            .get(key)
+            .map(|s| s.reports.iter().map(|r| r.seq).collect())
+            .unwrap_or_default();
+        for seq in seqs {
+            self.end_one(key, seq, work, out);
+        }
+    }
+
+    /// Closes report `seq` of `key` because nothing more can come to it.
+    fn close_one(&mut self, key: &K, seq: u64, out: &mut Vec<Output<K, L>>) {
+        let mut work = Vec::new();
+        self.end_one(key, seq, &mut work, out);
+        self.reread(key, work, out);
+    }
+
+    /// Closes every report of `key` because nothing more can come (idle
+    /// time, end of input, eviction): held lines leave as ordinary lines.
     fn close(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
         let mut work = Vec::new();
-        self.end(key, &mut work, out);
-        // Lines read afresh here cannot reopen a report on this stream for
-        // long: with no later line, anything they start is closed as well.
+        self.end_all(key, &mut work, out);
+        self.reread(key, work, out);
+    }
+
+    /// Reads lines afresh after a close: with no later line, anything they
+    /// start is closed as well.
+    fn reread(&mut self, key: &K, mut work: Vec<Timed<L>>, out: &mut Vec<Output<K, L>>) {
+        if work.is_empty() {
+            return;
+        }
+        let was_open = self.open.contains_key(key);
         while let Some(t) = work.pop() {
             self.step(key, t, &mut work, out);
         }
-        if self.open.contains_key(key) {
+        if !was_open && self.open.contains_key(key) {
             let mut rest = Vec::new();
-            self.end(key, &mut rest, out);
+            self.end_all(key, &mut rest, out);
             // An unconfirmed restart yields only ordinary lines now.
             for t in rest.into_iter().rev() {
                 out.push(Output::Line(key.clone(), t.line));
@@ -507,8 +1113,12 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         let oldest = self
             .open
             .iter()
-            .min_by_key(|(_, r)| (r.last_time, r.seq))
-            .map(|(k, _)| k.clone());
+            .filter_map(|(k, s)| {
+                let last = s.reports.iter().map(|r| (r.last_time, r.seq)).max()?;
+                Some((last, k))
+            })
+            .min_by_key(|(last, _)| *last)
+            .map(|(_, k)| k.clone());
         if let Some(k) = oldest {
             self.close(&k, out);
         }
@@ -543,7 +1153,7 @@ const TRACEBACK_INNER_FRAMES: usize = 50;
 
 /// Whether the report has waited out its idle timeout at `now`.
 fn is_idle<L>(r: &OpenReport<L>, cfg: &Config, now: i64) -> bool {
-    let deep = r.block_elided || r.block_frames >= TRACEBACK_INNER_FRAMES;
+    let deep = r.st.block_elided || r.st.block_frames >= TRACEBACK_INNER_FRAMES;
     let timeout = if deep {
         cfg.deep_stack_idle_timeout_ns.max(cfg.idle_timeout_ns)
     } else {
@@ -575,7 +1185,7 @@ fn add_line<K: Clone, L: Line>(
         out.push(Output::Report(
             key.clone(),
             Report {
-                event: r.event,
+                event: r.st.event,
                 lines: std::mem::take(&mut r.lines),
                 split: Some(this),
             },
@@ -586,16 +1196,53 @@ fn add_line<K: Clone, L: Line>(
     r.lines.push(line);
 }
 
-/// Records what a continuing line proves about the report.
-fn confirm<L>(r: &mut OpenReport<L>, kind: LineKind) {
+/// What a continuing line does to the state.
+fn advance(st: &mut State, kind: LineKind, text: &str, pos: Pos) {
+    confirm(st, kind);
     match kind {
-        LineKind::Panic if !r.confirmed => r.event = Event::Panic,
-        LineKind::FatalError if !r.confirmed => r.event = Event::FatalError,
-        LineKind::SignalPc if !r.confirmed => r.event = Event::Signal,
+        LineKind::GoroutineHeader | LineKind::RuntimeStack => {
+            st.first_running = false;
+            st.block_open = goroutine_id(text).is_some_and(|id| id > 0);
+            st.main_block = goroutine_id(text) == Some(1);
+            st.after_goexit = false;
+            st.block_frames = 0;
+            st.block_elided = false;
+            st.block_done = false;
+            st.after_main = false;
+        }
+        LineKind::Function => {
+            st.block_frames += 1;
+            st.after_main = text.starts_with("main.main(");
+            st.after_goexit = text.starts_with("runtime.goexit(");
+            // Goroutine 1 ends at the bottom of the main goroutine.
+            if st.after_main || st.after_goexit || text.starts_with("runtime.main(") {
+                st.block_open &= !st.main_block;
+            }
+        }
+        LineKind::CreatedBy => {
+            st.block_done = true;
+            st.block_open = false;
+        }
+        LineKind::Elided | LineKind::StackUnavailable => {
+            st.block_elided |= kind == LineKind::Elided;
+            st.block_open = false;
+        }
+        LineKind::FatalError => st.throws = st.throws.saturating_add(1),
+        _ => {}
+    }
+    st.pos = pos;
+}
+
+/// Records what a continuing line proves about the report.
+fn confirm(st: &mut State, kind: LineKind) {
+    match kind {
+        LineKind::Panic if !st.confirmed => st.event = Event::Panic,
+        LineKind::FatalError if !st.confirmed => st.event = Event::FatalError,
+        LineKind::SignalPc if !st.confirmed => st.event = Event::Signal,
         LineKind::Function | LineKind::StackUnavailable | LineKind::Elided
-            if !r.confirmed && r.event == Event::FatalError =>
+            if !st.confirmed && st.event == Event::FatalError =>
         {
-            r.event = Event::GoroutineDump;
+            st.event = Event::GoroutineDump;
         }
         _ => {}
     }
@@ -609,8 +1256,212 @@ fn confirm<L>(r: &mut OpenReport<L>, kind: LineKind) {
             | LineKind::StackUnavailable
             | LineKind::Elided
     ) {
-        r.confirmed = true;
+        st.confirmed = true;
     }
+}
+
+/// What `kind` does to report `r` in state `st` (its own, or the one a
+/// hypothesis gives it), with several reports open or not.
+fn step_in<L>(
+    r: &OpenReport<L>,
+    st: &State,
+    hb: HeldBefore,
+    several: bool,
+    kind: LineKind,
+    text: &str,
+) -> Step {
+    let mut step = next_step(st, hb, kind, text);
+    if several && hb.blank && st.pos == Pos::Location && !matches!(step, Step::Continue(_)) {
+        // A held blank line may be another report's separator: a frame
+        // continues this one all the same.
+        let blind = HeldBefore { blank: false, ..hb };
+        if let frame @ Step::Continue(Pos::Function | Pos::Location) =
+            next_step(st, blind, kind, text)
+        {
+            step = frame;
+        }
+    }
+    match step {
+        Step::Continue(_) if several && !consistent(r, st, kind, text) => Step::Foreign,
+        s => s,
+    }
+}
+
+/// With several reports open in a stream, what the grammar allows but one
+/// report's own history rules out.
+fn consistent<L>(r: &OpenReport<L>, st: &State, kind: LineKind, text: &str) -> bool {
+    match kind {
+        // A traceback prints each goroutine once (twice only when two
+        // threads threw at once).
+        LineKind::GoroutineHeader => {
+            !(st.pos == Pos::Location && st.block_open)
+                && goroutine_id(text)
+                    .is_none_or(|id| !r.goroutines.contains(&id) || st.throws > 1)
+                // A crash's first block is the crashing goroutine's.
+                && (!st.first_running || is_running(text))
+        }
+        // After `created by` and its location, the goroutine is complete.
+        LineKind::Function | LineKind::CreatedBy | LineKind::Elided
+            if st.pos == Pos::Location && st.block_done =>
+        {
+            false
+        }
+        // Below `main.main` only the runtime's own `runtime.main` is printed.
+        LineKind::Function if st.pos == Pos::Location && st.after_main => {
+            text.starts_with("runtime.main(")
+        }
+        LineKind::CreatedBy if st.pos == Pos::Location && st.after_main => false,
+        // Below `runtime.goexit` only the creator is printed.
+        LineKind::Function if st.pos == Pos::Location && st.after_goexit => false,
+        // A goroutine other than 0 and 1 ends with its creator.
+        LineKind::RuntimeStack | LineKind::Register if st.pos == Pos::Location && st.block_open => {
+            false
+        }
+        // A location line is not taken for a panic value's continuation
+        // while another report waits for its frame's location.
+        LineKind::Indented if st.pos == Pos::Message => !is_location(text),
+        _ => true,
+    }
+}
+
+/// The held lines as one report sees them: those that arrived after it
+/// started.
+#[derive(Debug, Clone, Copy, Default)]
+struct HeldBefore {
+    any: bool,
+    blank: bool,
+}
+
+fn held_before<L: Line>(held: &[HeldLine<L>], seq: u64) -> HeldBefore {
+    let mut hb = HeldBefore::default();
+    for h in held.iter().filter(|h| h.after >= seq && h.declined != seq) {
+        hb.any = true;
+        hb.blank |= is_blank(h.line.text());
+    }
+    hb
+}
+
+/// Among the candidates for a location line, the one whose binary the file
+/// belongs to, if that singles one out; otherwise the one that took the last
+/// line.
+fn best_by_affinity<L: Line>(
+    s: &Stream<L>,
+    cands: &[(usize, Pos)],
+    text: &str,
+) -> Option<(usize, Pos)> {
+    let scored: Vec<(u64, i32)> = cands
+        .iter()
+        .filter_map(|&(i, _)| {
+            let r = s.reports.get(i)?;
+            Some((r.seq, affinity(r, text, &[])))
+        })
+        .collect();
+    let seq = pick_local(s.last, &best_scored(&scored));
+    cands
+        .iter()
+        .copied()
+        .find(|&(i, _)| s.reports.get(i).is_some_and(|r| r.seq == seq))
+}
+
+/// `last` if it is among `seqs`, else the newest of them.
+fn pick_local(last: u64, seqs: &[u64]) -> u64 {
+    if seqs.contains(&last) {
+        last
+    } else {
+        seqs.iter().copied().max().unwrap_or(last)
+    }
+}
+
+/// How well a location line's file fits the binary of report `r`: its
+/// GOROOT or one of its source directories seen (3), nothing of that kind
+/// seen yet ([`UNKNOWN`]), a source directory not seen yet (1), a different
+/// GOROOT (0).
+fn affinity<L>(r: &OpenReport<L>, text: &str, learned: &[(u64, bool, Box<str>)]) -> i32 {
+    let Some((std, root)) = root_of(text) else {
+        return UNKNOWN;
+    };
+    let roots = r.roots.iter().map(|(s, x)| (*s, &**x)).chain(
+        learned
+            .iter()
+            .filter(|l| l.0 == r.seq)
+            .map(|l| (l.1, &*l.2)),
+    );
+    let mut kind_seen = false;
+    for (s, x) in roots {
+        if s == std && x == root {
+            return 3;
+        }
+        kind_seen |= s == std;
+    }
+    if !kind_seen {
+        UNKNOWN
+    } else if std {
+        0
+    } else {
+        1
+    }
+}
+
+/// The affinity of a report that has shown no file of the kind yet.
+const UNKNOWN: i32 = 2;
+
+/// The candidates a location line leaves: those whose binary it may be
+/// (nothing against it, [`UNKNOWN`] or better), if any; else the least
+/// contradicted. A known match is not preferred to a report that has shown
+/// nothing of the kind yet: that could be the same binary.
+fn best_scored(scored: &[(u64, i32)]) -> Vec<u64> {
+    let best = scored.iter().map(|x| x.1).max().unwrap_or(UNKNOWN);
+    let floor = best.min(UNKNOWN);
+    scored
+        .iter()
+        .filter(|x| x.1 >= floor)
+        .map(|x| x.0)
+        .collect()
+}
+
+/// Where a location line's file lives: `(true, GOROOT)` for the standard
+/// library (`/usr/local/go/src/`, or `""` under `-trimpath`), `(false,
+/// directory)` for everything else.
+fn root_of(text: &str) -> Option<(bool, &str)> {
+    let rest = text.strip_prefix('\t')?;
+    let head = rest
+        .split_once(" +0x")
+        .or_else(|| rest.split_once(" fp=0x"))
+        .map_or(rest, |(head, _)| head);
+    let (file, _) = head.rsplit_once(':')?;
+    if let Some(at) = file.rfind("/src/") {
+        let (goroot, pkg) = file.split_at(at + 5);
+        if is_std_path(pkg) {
+            return Some((true, goroot));
+        }
+    }
+    if !file.starts_with('/') && is_std_path(file) {
+        return Some((true, ""));
+    }
+    // Generated files (`_cgo_gotypes.go`, `<autogenerated>`) have no
+    // directory: they tell nothing.
+    let (dir, _) = file.rsplit_once('/')?;
+    Some((false, dir))
+}
+
+/// A standard library path: its first element has no dot (`runtime/…`,
+/// `net/http/…`), unlike a module path (`github.com/…`).
+fn is_std_path(path: &str) -> bool {
+    let first = path.split('/').next().unwrap_or_default();
+    path.contains('/') && !first.is_empty() && !first.contains('.')
+}
+
+/// Whether a goroutine header's state is `running`.
+fn is_running(text: &str) -> bool {
+    text.split_once('[')
+        .is_some_and(|(_, state)| state.starts_with("running"))
+}
+
+/// The id of a goroutine header line.
+fn goroutine_id(text: &str) -> Option<u64> {
+    let rest = text.strip_prefix("goroutine ")?;
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    rest.get(..end)?.parse().ok()
 }
 
 /// Lines that begin a crash report of their own: where they cannot continue
@@ -629,16 +1480,16 @@ fn starts_report(kind: LineKind) -> bool {
 }
 
 /// The grammar: what `kind` does at the report's position.
-fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
+fn next_step(st: &State, hb: HeldBefore, kind: LineKind, text: &str) -> Step {
     use LineKind as K;
     use Pos as P;
     use Step::{Continue, End, Foreign, Hold};
-    let blank_before = r.held.iter().any(|h| is_blank(h.line.text()));
-    let held = !r.held.is_empty();
+    let blank_before = hb.blank;
+    let held = hb.any;
     // Only `runtime:` lines so far: the report waits for its header.
-    let lead_in = !r.confirmed && r.pos == P::Message;
+    let lead_in = !st.confirmed && st.pos == P::Message;
 
-    match r.pos {
+    match st.pos {
         P::RaceOpen => match kind {
             K::RaceWarning => Continue(P::RaceBody),
             _ => End,
@@ -651,7 +1502,7 @@ fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
         },
         // `runtime:` lines open a fatal report (lead-ins), or are the
         // unwinder's complaints inside a traceback.
-        _ if kind == K::RuntimeNote => match r.pos {
+        _ if kind == K::RuntimeNote => match st.pos {
             P::Message if lead_in => Continue(P::Message),
             P::Location | P::Function | P::Header if is_traceback_note(text) => {
                 Continue(P::Location)
@@ -664,9 +1515,9 @@ fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
             K::Panic | K::FatalError | K::FaultAddress if lead_in => Continue(P::Message),
             // Two threads can throw at once: `fatal error: concurrent map
             // writes` is then printed twice before the first traceback.
-            K::FatalError if r.event == Event::FatalError && !held => Continue(P::Message),
+            K::FatalError if st.event == Event::FatalError && !held => Continue(P::Message),
             K::SignalHeader if lead_in => Continue(P::SignalHeader),
-            K::GoroutineHeader if blank_before || (r.http && !held) => Continue(P::Header),
+            K::GoroutineHeader if blank_before || (st.http && !held) => Continue(P::Header),
             K::RuntimeStack if blank_before => Continue(P::RuntimeStack),
             _ if starts_report(kind) => End,
             _ => Hold,
@@ -676,8 +1527,8 @@ fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
             _ => End,
         },
         P::SignalPc | P::Register => match kind {
-            K::SignalNote if !held => Continue(P::SignalPc),
-            K::Register if !held || blank_before => Continue(P::Register),
+            K::SignalNote if !held && st.pos == P::SignalPc => Continue(P::SignalPc),
+            K::Register if !held || blank_before || st.pos == P::Register => Continue(P::Register),
             K::GoroutineHeader | K::RuntimeStack if blank_before => Continue(match kind {
                 K::RuntimeStack => P::RuntimeStack,
                 _ => P::Header,
@@ -706,7 +1557,8 @@ fn next_step<L: Line>(r: &OpenReport<L>, kind: LineKind, text: &str) -> Step {
             K::Elided | K::StackUnavailable if !blank_before => Continue(P::Location),
             K::GoroutineHeader if blank_before => Continue(P::Header),
             K::RuntimeStack if blank_before => Continue(P::RuntimeStack),
-            K::Register if blank_before => Continue(P::Register),
+            // Only a signal report ends with the signal's registers.
+            K::Register if blank_before && st.event == Event::Signal => Continue(P::Register),
             _ if starts_report(kind) => End,
             _ => Hold,
         },
@@ -1101,6 +1953,127 @@ main.fill()
         assert!(splits.iter().all(|s| s.id == splits[0].id));
         assert_eq!(splits.iter().map(|s| s.part).collect::<Vec<_>>(), [1, 2, 3]);
         assert_eq!(r.stats().reports, 1);
+    }
+
+    #[test]
+    fn log_lines_after_a_panic_message_are_foreign() {
+        // Before Go 1.23 an untabbed line after `panic:` reads as the value;
+        // one in a log's shape never does, nor one after the blank line.
+        let text = "\
+panic: config invalid
+  - missing port
+{\"level\":\"info\",\"msg\":\"sidecar\"}
+2026/11/27 05:20:58 sidecar flushed
+
+stray line
+goroutine 1 [running]:
+main.main()
+\t/app/main.go:5 +0x25";
+        let out = run(text);
+        assert_eq!(
+            out,
+            [
+                "L {\"level\":\"info\",\"msg\":\"sidecar\"}",
+                "L 2026/11/27 05:20:58 sidecar flushed",
+                "L stray line",
+                "R panic [\"panic: config invalid\", \"  - missing port\", \"\", \"goroutine 1 [running]:\", \"main.main()\", \"\\t/app/main.go:5 +0x25\"]",
+            ]
+        );
+    }
+
+    #[test]
+    fn unproven_starts_wait_over_log_lines() {
+        let text = "\
+SIGQUIT: quit
+{\"level\":\"info\"}
+PC=0x46a9e1 m=0 sigcode=0
+
+goroutine 1 [sleep]:
+time.Sleep(0x3b9aca00)
+\t/usr/local/go/src/runtime/time.go:315 +0xf2
+
+rax    0xca
+{\"level\":\"info\"}
+rbx    0x0";
+        let out = run(text);
+        assert_eq!(out.len(), 3, "{out:#?}");
+        assert!(out[2].starts_with("R signal [\"SIGQUIT: quit\", \"PC="));
+        assert!(out[2].ends_with("\"rbx    0x0\"]"));
+    }
+
+    #[test]
+    fn two_binaries_crashing_together_are_told_apart() {
+        // Two processes' reports interleaved: goroutine ids, `created by`
+        // and each binary's source directory decide.
+        let a = [
+            "panic: a failed",
+            "",
+            "goroutine 1 [running]:",
+            "main.a()",
+            "\t/app/a.go:3 +0x1",
+        ];
+        let b = [
+            "panic: b failed",
+            "",
+            "goroutine 1 [running]:",
+            "main.b()",
+            "\t/srv/b/main.go:9 +0x2",
+        ];
+        let a2 = [
+            "main.main()",
+            "\t/app/main.go:12 +0x3",
+            "",
+            "goroutine 7 [chan receive]:",
+            "runtime.gopark(0x0?)",
+            "\t/usr/lib/go-1.22/src/runtime/proc.go:402 +0xce",
+            "created by main.start in goroutine 1",
+            "\t/app/main.go:20 +0x5",
+        ];
+        let b2 = ["main.main()", "\t/srv/b/main.go:14 +0x4"];
+        let text = [&a[..], &b, &a2, &b2].concat().join("\n");
+        let out = run(&text);
+        let want_a = format!("R panic {:?}", [&a[..], &a2].concat());
+        let want_b = format!("R panic {:?}", [&b[..], &b2].concat());
+        assert_eq!(out, [want_a, want_b]);
+    }
+
+    #[test]
+    fn reports_leave_in_the_order_they_started() {
+        let text = format!(
+            "{NIL_DEREF_122}\n==================\nWARNING: DATA RACE\nRead at 0x00c000012345 by goroutine 8:\n  main.f()\n      /app/main.go:20 +0x44\n=================="
+        );
+        let out = run(&text);
+        assert_eq!(out.len(), 2, "{out:#?}");
+        assert!(out[0].starts_with("R panic"));
+        assert!(out[1].starts_with("R data_race"));
+    }
+
+    #[test]
+    fn documented_ambiguities_come_out_as_documented() {
+        // docs/grammar.md, "Lines in another writer's shape".
+        let block = "\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d";
+        let out = run(&format!("panic: config invalid\nretrying in 5s\n{block}"));
+        assert_eq!(out.len(), 1, "value line: {out:#?}");
+        let out = run("panic: config invalid\nretrying in 5s");
+        assert_eq!(
+            out,
+            ["R panic [\"panic: config invalid\"]", "L retrying in 5s"]
+        );
+        let out = run(&format!("panic: x\n\nretrying in 5s{block}"));
+        assert_eq!(out[0], "L retrying in 5s", "{out:#?}");
+        let out = run("SIGQUIT: quit\nretrying in 5s\nPC=0x46a9e1 m=0 sigcode=0");
+        assert!(out.iter().all(|o| o.starts_with("L ")), "{out:#?}");
+        let out =
+            run("fatal error: concurrent map writes\nretrying\nfatal error: concurrent map writes");
+        assert_eq!(
+            out.iter().filter(|o| o.starts_with("R ")).count(),
+            2,
+            "{out:#?}"
+        );
+        // "Several writers": one binary twice; the block goes to `panic: b`.
+        let out = run(&format!("panic: a\npanic: b\n{block}"));
+        assert_eq!(out[0], "R panic [\"panic: a\"]", "{out:#?}");
+        assert!(out[1].starts_with("R panic [\"panic: b\", \"\", \"goroutine 1"));
     }
 
     #[test]

@@ -4,52 +4,17 @@
 
 mod common;
 
-use common::{Fixture, decode, fixtures, reassemble};
+use common::{FORMATS, Fixture, check_conserved, decode_checked, fixtures, reassemble};
 use gopanic::container::Format;
 use gopanic::reassembler::Config;
-
-const FORMATS: [(&str, Format); 3] = [
-    ("cri.log", Format::Cri),
-    ("docker.log", Format::Docker),
-    ("plain.log", Format::Plain),
-];
 
 fn check(fx: &Fixture, file: &str, format: Format) -> Result<(), String> {
     let name = format!("{} {file}", fx.name());
     let raw = std::fs::read_to_string(fx.dir.join(file)).map_err(|e| format!("{name}: {e}"))?;
     for detect in [format, Format::Auto] {
-        let lines = decode(&raw, detect);
-        if let Some(bad) = lines.iter().find(|l| l.malformed) {
-            return Err(format!("{name}: malformed line {:?}", bad.text));
-        }
-        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-        let want: Vec<&str> = fx.truth.lines.iter().map(|l| l.text.as_str()).collect();
-        if texts != want {
-            return Err(format!("{name}: decoded lines differ from truth"));
-        }
-        if format != Format::Plain {
-            for (l, t) in lines.iter().zip(&fx.truth.lines) {
-                if l.stream.as_deref() != Some(t.stream.as_str())
-                    || l.time.as_deref() != Some(&t.time)
-                {
-                    return Err(format!("{name}: stream/time differ at {:?}", t.text));
-                }
-            }
-        }
+        let lines = decode_checked(fx, &raw, detect, &name)?;
         let found = reassemble(lines, Config::default());
-
-        // Conservation: every line exactly once.
-        let mut seen = vec![0u32; fx.truth.lines.len()];
-        for i in found
-            .ordinary
-            .iter()
-            .chain(found.reports.iter().flat_map(|r| &r.1))
-        {
-            seen[*i] += 1;
-        }
-        if let Some(i) = seen.iter().position(|&n| n != 1) {
-            return Err(format!("{name}: line {i} left {} times", seen[i]));
-        }
+        check_conserved(&found, fx.truth.lines.len(), &name)?;
 
         // Exactness: the same reports, in the same order.
         let mut want: Vec<(String, Vec<usize>)> = fx

@@ -9,7 +9,7 @@ mod common;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use common::{Indexed, fixtures};
+use common::{Indexed, corpus_reports};
 use gopanic::container::{Decoder, Format};
 use gopanic::reassembler::{Config, Output, Reassembler};
 use proptest::prelude::*;
@@ -59,22 +59,7 @@ fn report_pool() -> &'static Vec<(String, Vec<String>)> {
                 .to_vec(),
             ),
         ];
-        let mut seen = std::collections::HashSet::new();
-        for fx in fixtures() {
-            for r in &fx.truth.reports {
-                if r.lines.len() > 300 {
-                    continue;
-                }
-                let lines: Vec<String> = r
-                    .lines
-                    .iter()
-                    .map(|&i| fx.truth.lines[i].text.clone())
-                    .collect();
-                if seen.insert(lines.join("\n")) {
-                    pool.push((r.event.clone(), lines));
-                }
-            }
-        }
+        pool.extend(corpus_reports(300).into_iter().map(|r| (r.event, r.lines)));
         pool
     })
 }

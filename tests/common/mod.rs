@@ -10,6 +10,13 @@ use gopanic::container::{Decoder, Format, LogLine};
 use gopanic::reassembler::{Config, Line, Output, Reassembler};
 use serde::Deserialize;
 
+/// Each fixture's three files and their formats.
+pub const FORMATS: [(&str, Format); 3] = [
+    ("cri.log", Format::Cri),
+    ("docker.log", Format::Docker),
+    ("plain.log", Format::Plain),
+];
+
 pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus")
 }
@@ -88,18 +95,29 @@ impl Fixture {
     }
 
     pub fn name(&self) -> String {
-        self.dir
-            .strip_prefix(corpus_dir())
-            .unwrap_or(&self.dir)
+        let dir = &self.dir;
+        dir.strip_prefix(corpus_dir())
+            .or_else(|_| dir.strip_prefix(multi_dir()))
+            .unwrap_or(dir)
             .display()
             .to_string()
     }
 }
 
+/// The several-writer fixtures (`tests/fixtures/multi`).
+pub fn multi_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/multi")
+}
+
 /// Every `truth.json` under the corpus, sorted by path.
 pub fn fixtures() -> Vec<Fixture> {
+    fixtures_in(&corpus_dir())
+}
+
+/// Every `truth.json` under `root`, sorted by path.
+pub fn fixtures_in(root: &Path) -> Vec<Fixture> {
     let mut dirs = Vec::new();
-    collect(&corpus_dir(), &mut dirs);
+    collect(root, &mut dirs);
     dirs.sort();
     dirs.into_iter()
         .map(|dir| {
@@ -180,4 +198,84 @@ pub fn reassemble(lines: Vec<LogLine>, cfg: Config) -> Found {
         }
     }
     found
+}
+
+/// Decodes a fixture file with `format` and checks the lines against the
+/// truth: none malformed, same texts, and (CRI, docker) same streams and
+/// times.
+pub fn decode_checked(
+    fx: &Fixture,
+    raw: &str,
+    format: Format,
+    name: &str,
+) -> Result<Vec<LogLine>, String> {
+    let lines = decode(raw, format);
+    if let Some(bad) = lines.iter().find(|l| l.malformed) {
+        return Err(format!("{name}: malformed line {:?}", bad.text));
+    }
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    let want: Vec<&str> = fx.truth.lines.iter().map(|l| l.text.as_str()).collect();
+    if texts != want {
+        return Err(format!("{name}: decoded lines differ from truth"));
+    }
+    if !name.ends_with("plain.log") {
+        for (l, t) in lines.iter().zip(&fx.truth.lines) {
+            if l.stream.as_deref() != Some(t.stream.as_str()) || l.time.as_deref() != Some(&t.time)
+            {
+                return Err(format!("{name}: stream/time differ at {:?}", t.text));
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// Conservation: every one of `n` lines left exactly once.
+pub fn check_conserved(found: &Found, n: usize, name: &str) -> Result<(), String> {
+    let mut seen = vec![0u32; n];
+    for i in found
+        .ordinary
+        .iter()
+        .chain(found.reports.iter().flat_map(|r| &r.1))
+    {
+        seen[*i] += 1;
+    }
+    match seen.iter().position(|&n| n != 1) {
+        Some(i) => Err(format!("{name}: line {i} left {} times", seen[i])),
+        None => Ok(()),
+    }
+}
+
+/// A report of the corpus as text.
+pub struct CorpusReport {
+    pub event: String,
+    pub lines: Vec<String>,
+    /// The toolchain that printed it (`go1.19.8`).
+    pub go: String,
+}
+
+/// The corpus's reports of at most `max_lines` lines, deduplicated by
+/// text, in path order.
+pub fn corpus_reports(max_lines: usize) -> Vec<CorpusReport> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for fx in fixtures() {
+        for r in &fx.truth.reports {
+            if r.lines.len() > max_lines {
+                continue;
+            }
+            let lines: Vec<String> = r
+                .lines
+                .iter()
+                .map(|&i| fx.truth.lines[i].text.clone())
+                .collect();
+            if seen.insert(lines.join("\n")) {
+                out.push(CorpusReport {
+                    event: r.event.clone(),
+                    lines,
+                    go: fx.truth.go_version.clone(),
+                });
+            }
+        }
+    }
+    out
 }
