@@ -642,16 +642,7 @@ impl Filter {
         });
         let tag = self.tag_of(key);
         let text: usize = rep.lines.iter().map(|h| h.text.len() + 1).sum();
-        self.shaper.limits = self.settings.record_limits(raw.len() + tag.len());
-        if self
-            .shaper
-            .limits
-            .max_record_bytes
-            .is_some_and(|max| surely_fits(text, max))
-        {
-            // Measuring the shaped record would cost as much as writing it.
-            self.shaper.limits.max_record_bytes = None;
-        }
+        self.shaper.limits = self.settings.report_limits(raw.len() + tag.len(), text);
         let mut shaped =
             self.shaper
                 .report_record(serde_json::Map::new(), rep.event, &rep.lines, split);
@@ -839,15 +830,6 @@ struct Own {
     /// Its record must be written (merged from chunks, or renamed for
     /// ECS), not returned as the host's copy.
     rewrite: bool,
-}
-
-/// Whether a report of `text` bytes surely fits `max` bytes of JSON: the
-/// `go` object repeats at most every frame of the text (function, file,
-/// line, package) with a few dozen bytes of names for each, and a frame
-/// takes two lines of at least five bytes; the message is capped; escaping
-/// at most doubles the text.
-fn surely_fits(text: usize, max: usize) -> bool {
-    text.saturating_mul(12).saturating_add(32 << 10) < max
 }
 
 /// Whether the record is one this filter re-emitted, seen from its end:
@@ -1111,25 +1093,28 @@ mod tests {
         for l in PANIC {
             r.push("app", T0, "stderr", l);
         }
-        // After a frame the core holds a line (the report may go on);
-        // another report's start ends it.
+        // After a frame the core holds a line (the report may go on).
         assert_eq!(r.push("app", T0 + 1, "stderr", "next").0, Verdict::Drop);
-        // The absorbed line's slot carries the finished report out (same
-        // tag); the released line waits for a heartbeat.
-        let (v, got) = r.push("app", T0 + 1, "stderr", "panic: again");
-        assert_eq!(v, Verdict::Emit);
-        assert!(got.unwrap()["go"].is_object());
-        assert_eq!(r.f.stats().left_in_slot, 1);
+        // Idle: the report and the released line are queued; a heartbeat
+        // takes the report out, and the next absorbed line of the same tag
+        // carries the released line out in its slot.
+        assert_eq!(r.tick(T0 + S), None);
+        assert!(r.tick(T0 + 3 * S).unwrap()["go"].is_object());
         assert_eq!(r.f.queue_len(), 1);
-        assert_eq!(r.tick(T0 + 2).unwrap()["log"], "next");
+        let (v, got) = r.push("app", T0 + 4 * S, "stderr", "panic: again");
+        assert_eq!(v, Verdict::Emit);
+        assert_eq!(got.unwrap()["log"], "next");
+        assert_eq!(r.f.stats().left_in_slot, 1);
+        assert_eq!(r.f.queue_len(), 0);
         // A slot never carries another tag's record.
+        let mut r = Run::new(Settings::default());
         for l in PANIC {
-            r.push("app", T0 + 3, "stderr", l);
+            r.push("app", T0, "stderr", l);
         }
-        r.push("app", T0 + 3, "stderr", "held");
+        r.push("app", T0, "stderr", "held");
         // Idle: the report and the held line are queued, one leaves.
-        r.tick(T0 + 5 * S);
-        assert!(r.tick(T0 + 7 * S).is_some());
+        r.tick(T0 + S);
+        assert!(r.tick(T0 + 3 * S).is_some());
         let queued = r.f.queue_len();
         assert_eq!(queued, 1);
         assert_eq!(
@@ -1355,23 +1340,28 @@ mod tests {
             max_queue_records: 0,
             ..Settings::default()
         });
-        // An absorbed line while the queue is over its bound: a queued
-        // record of the same tag leaves in its place.
+        // Two reports closed by idle time: one leaves by heartbeat, the
+        // other stays queued, over the bound.
         r.push("a", T0, "s1", "panic: 0");
-        let (v, got) = r.push("a", T0, "s1", "panic: 1");
-        assert_eq!(v, Verdict::Emit);
-        let got = got.unwrap();
-        assert_eq!(got["gopanic_overflow"], true);
-        assert_eq!(got["go"]["message"], "0");
-        assert_eq!(r.f.queue_len(), 0);
-        // Two reports closed by idle time, one leaves by heartbeat.
         r.push("a", T0, "s2", "panic: 2");
         assert_eq!(r.tick(T0 + S), None);
         assert!(r.tick(T0 + 2 * S).is_some());
         assert_eq!(r.f.queue_len(), 1);
+        // An absorbed line while the queue is over its bound: the queued
+        // record of its tag leaves in its place, marked.
+        let (v, got) = r.push("a", T0 + 3 * S, "s3", "panic: 1");
+        assert_eq!(v, Verdict::Emit);
+        let got = got.unwrap();
+        assert_eq!(got["gopanic_overflow"], true);
+        assert!(got["go"].is_object());
+        assert_eq!(r.f.queue_len(), 0);
+        r.push("a", T0 + 3 * S, "s4", "panic: 4");
+        assert_eq!(r.tick(T0 + 4 * S), None);
+        assert!(r.tick(T0 + 5 * S).is_some());
+        assert_eq!(r.f.queue_len(), 1);
         // An ordinary line of tag a: the queued record of a leaves in its
         // place, the line is queued instead.
-        let (v, got) = r.push("a", T0 + 3 * S, "s3", "line of a");
+        let (v, got) = r.push("a", T0 + 6 * S, "s5", "line of a");
         assert_eq!(v, Verdict::Emit);
         let got = got.unwrap();
         assert_eq!(got["gopanic_overflow"], true);
@@ -1380,12 +1370,12 @@ mod tests {
         assert_eq!(r.f.queue_len(), 1);
         // An ordinary line of tag b, nothing of b queued: it passes.
         assert_eq!(
-            r.push("b", T0 + 3 * S, "s", "line of b").0,
+            r.push("b", T0 + 6 * S, "s", "line of b").0,
             Verdict::Unchanged
         );
         // An absorbed line of b: the oldest queued record leaves in its
         // place, under b's tag (its own is in gopanic_tag).
-        let (v, got) = r.push("b", T0 + 3 * S, "s", "panic: y");
+        let (v, got) = r.push("b", T0 + 6 * S, "s", "panic: y");
         assert_eq!(v, Verdict::Emit);
         let got = got.unwrap();
         assert_eq!(got["gopanic_tag"], "a");
