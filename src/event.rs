@@ -181,7 +181,7 @@ impl EventFormat {
             Value::String(s) => parse_rfc3339_nanos(s),
             Value::Number(n) => {
                 let secs = n.as_f64()?;
-                (secs.is_finite() && secs.abs() < 9.2e9).then(|| (secs * 1e9) as i64)
+                (secs.is_finite() && secs.abs() < 9.2e9).then_some((secs * 1e9) as i64)
             }
             _ => None,
         });
