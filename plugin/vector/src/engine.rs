@@ -36,7 +36,8 @@ pub enum Msg {
     Request(Incoming),
     /// Events delivered: (request id, events of it).
     Delivered(Vec<(u64, u32)>),
-    /// Flush every open report and stop once all requests are answered.
+    /// Flush every open report, and from now on hold nothing: the process
+    /// is about to exit.
     Shutdown,
 }
 
@@ -97,14 +98,20 @@ impl Engine {
         }
     }
 
-    /// Runs until shutdown has been asked for and every request answered.
+    /// Runs until the process exits.
     pub fn run(mut self, rx: Receiver<Msg>) {
         let mut stopping = false;
         let mut next_tick = Instant::now() + TICK;
         loop {
             let wait = next_tick.saturating_duration_since(Instant::now());
             match rx.recv_timeout(wait) {
-                Ok(Msg::Request(inc)) => self.admit(inc),
+                Ok(Msg::Request(inc)) => {
+                    self.admit(inc);
+                    if stopping {
+                        self.streams.finish(&mut self.out);
+                        self.emit();
+                    }
+                }
                 Ok(Msg::Delivered(counts)) => self.delivered(&counts),
                 Ok(Msg::Shutdown) => {
                     stopping = true;
@@ -118,9 +125,6 @@ impl Engine {
                 self.streams.tick(unix_nanos(), &mut self.out);
                 self.emit();
                 next_tick = Instant::now() + TICK;
-            }
-            if stopping && self.pending.is_empty() {
-                return;
             }
         }
     }

@@ -67,10 +67,6 @@ impl Ingest {
     fn events(&self, mut req: Request) {
         let m = &self.metrics;
         m.requests.fetch_add(1, Ordering::Relaxed);
-        if m.draining.load(Ordering::Relaxed) {
-            m.rejected_draining.fetch_add(1, Ordering::Relaxed);
-            return self.refuse(req, 503, "shutting down");
-        }
         if !m.downstream_ok.load(Ordering::Relaxed) {
             m.rejected_downstream.fetch_add(1, Ordering::Relaxed);
             return self.refuse(req, 503, "downstream unavailable");

@@ -91,6 +91,11 @@ pub struct Args {
     /// answer held requests before exiting anyway.
     #[arg(long, default_value_t = 20_000)]
     shutdown_timeout_ms: u64,
+    /// After SIGTERM, requests are still taken (Vector, stopped in the same
+    /// pod, flushes its last batches) and nothing is held; the process exits
+    /// once every request is answered and none came for this long.
+    #[arg(long, default_value_t = 2_000)]
+    shutdown_quiet_ms: u64,
 }
 
 fn parse_profile(s: &str) -> Result<Profile, String> {
@@ -151,17 +156,15 @@ fn main() -> ExitCode {
     let sender = sender::Sender::new(&args, Arc::clone(&metrics), engine_tx.clone());
     std::thread::spawn(move || sender.run(send_rx));
     let engine = Engine::new(&args, Arc::clone(&metrics), send_tx);
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        engine.run(engine_rx);
-        let _ = done_tx.send(());
-    });
+    std::thread::spawn(move || engine.run(engine_rx));
     eprintln!(
         "gopanic-vector: listening on {}, sending to {}",
         args.listen, args.downstream
     );
     let ingest = ingest::Ingest::new(&args, Arc::clone(&metrics), engine_tx.clone());
     let mut deadline: Option<Instant> = None;
+    let mut last_request = Instant::now();
+    let quiet = Duration::from_millis(args.shutdown_quiet_ms);
     loop {
         if deadline.is_none() && stop.load(Ordering::Relaxed) {
             eprintln!("gopanic-vector: stopping: flushing open reports");
@@ -170,8 +173,12 @@ fn main() -> ExitCode {
             deadline = Some(Instant::now() + Duration::from_millis(args.shutdown_timeout_ms));
         }
         if let Some(d) = deadline {
-            if done_rx.try_recv().is_ok() {
-                eprintln!("gopanic-vector: stopped: every held request answered");
+            // Requests are counted as pending before the engine sees them,
+            // on this thread: zero means nothing is in flight.
+            if metrics.pending_requests.load(Ordering::Relaxed) == 0
+                && last_request.elapsed() >= quiet
+            {
+                eprintln!("gopanic-vector: stopped: every request answered");
                 return ExitCode::SUCCESS;
             }
             if Instant::now() >= d {
@@ -183,7 +190,10 @@ fn main() -> ExitCode {
             }
         }
         match server.recv_timeout(Duration::from_millis(50)) {
-            Ok(Some(req)) => ingest.handle(req),
+            Ok(Some(req)) => {
+                last_request = Instant::now();
+                ingest.handle(req);
+            }
             Ok(None) => {}
             Err(e) => eprintln!("gopanic-vector: accepting a request: {e}"),
         }

@@ -9,7 +9,6 @@ pub struct Metrics {
     pub requests: AtomicU64,
     pub rejected_downstream: AtomicU64,
     pub rejected_full: AtomicU64,
-    pub rejected_draining: AtomicU64,
     pub rejected_bad: AtomicU64,
     pub events_in: AtomicU64,
     pub malformed_events: AtomicU64,
@@ -25,7 +24,7 @@ pub struct Metrics {
     pub pending_requests: AtomicU64,
     /// Downstream answered 2xx to the last attempt.
     pub downstream_ok: AtomicBool,
-    /// SIGTERM seen: event requests are refused.
+    /// SIGTERM seen: nothing is held, `/health` answers 503.
     pub draining: AtomicBool,
 }
 
@@ -62,7 +61,6 @@ impl Metrics {
             &[
                 ("{reason=\"downstream\"}", get(&self.rejected_downstream)),
                 ("{reason=\"full\"}", get(&self.rejected_full)),
-                ("{reason=\"draining\"}", get(&self.rejected_draining)),
                 ("{reason=\"bad_request\"}", get(&self.rejected_bad)),
             ],
         );

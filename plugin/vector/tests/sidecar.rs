@@ -423,7 +423,10 @@ fn a_full_memory_bound_answers_429_until_requests_are_answered() {
 #[test]
 fn sigterm_flushes_open_reports_and_answers_before_exiting() {
     let down = Downstream::start();
-    let mut side = Sidecar::start(&down, &["--idle-timeout-ms", "60000"]);
+    let mut side = Sidecar::start(
+        &down,
+        &["--idle-timeout-ms", "60000", "--shutdown-quiet-ms", "1000"],
+    );
     let held = side.post_async(ndjson(&panic_events("api", 0)));
     std::thread::sleep(Duration::from_millis(200));
     assert!(down.events().is_empty());
@@ -432,6 +435,15 @@ fn sigterm_flushes_open_reports_and_answers_before_exiting() {
     let out = down.wait_for(1, Duration::from_secs(5));
     assert_eq!(out.len(), 1);
     assert_eq!(out[0]["message"], PANIC.join("\n"));
+    assert_eq!(side.get("/health").0, 503);
+    // Vector, stopping in the same pod, flushes its last batch: it is taken
+    // and nothing of it is held.
+    let (code, _, took) = side.post(&ndjson(&panic_events("web", 10)));
+    assert_eq!(code, 200);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let out = down.events();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[1]["kubernetes"]["pod_name"], "web");
     let status = side.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
