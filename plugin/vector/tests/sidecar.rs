@@ -3,17 +3,17 @@
 //! for Vector's `http_server` source. Acknowledgement, back-pressure, timers,
 //! shutdown, and the fixture corpus across request boundaries.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use gopanic::container::{Decoder, Format, LogLine};
-use gopanic::reassembler::{Config, Line, Output, Reassembler};
-use serde_json::{Value, json};
+use common::{Answer, Corpus, Rng, Sidecar, k8s, ndjson};
+use gopanic::reassembler::Config;
+use serde_json::Value;
 
 /// Stands in for Vector's `http_server` source: keeps every NDJSON line of
 /// the requests it answers 2xx, answers with `status`, after `delay_ms`.
@@ -84,159 +84,6 @@ impl Downstream {
     }
 }
 
-/// Status, `Retry-After`, time to the answer.
-type Answer = (u16, Option<String>, Duration);
-
-struct Sidecar {
-    child: Child,
-    base: String,
-    agent: ureq::Agent,
-}
-
-impl Drop for Sidecar {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build(),
-    )
-}
-
-impl Sidecar {
-    fn start(downstream: &Downstream, extra: &[&str]) -> Sidecar {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_gopanic-vector"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--downstream", &downstream.url])
-            .args(extra)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let s = Sidecar {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            agent: agent(),
-        };
-        let start = Instant::now();
-        while s.get("/health").0 != 200 {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "sidecar did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        s
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        match self.agent.get(format!("{}{path}", self.base)).call() {
-            Ok(mut r) => (
-                r.status().as_u16(),
-                r.body_mut().read_to_string().unwrap_or_default(),
-            ),
-            Err(_) => (0, String::new()),
-        }
-    }
-
-    fn metric(&self, name: &str) -> u64 {
-        let (_, text) = self.get("/metrics");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("gopanic_{name} ")))
-            .unwrap_or_else(|| panic!("no {name} in {text}"))
-            .parse()
-            .unwrap()
-    }
-
-    /// Posts `body` as the http sink does; returns (status, Retry-After,
-    /// time to the answer).
-    fn post(&self, body: &str) -> Answer {
-        post(&self.agent, &self.base, body)
-    }
-
-    /// Posts on a thread, after the previous post was received (so that
-    /// requests arrive in order, as Vector sends them).
-    fn post_async(&self, body: String) -> JoinHandle<Answer> {
-        let before = self.metric("requests_total");
-        let (agent, base) = (self.agent.clone(), self.base.clone());
-        let h = std::thread::spawn(move || post(&agent, &base, &body));
-        let start = Instant::now();
-        while self.metric("requests_total") == before && !h.is_finished() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "request not received"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        h
-    }
-
-    fn terminate(&self) {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-    }
-}
-
-fn post(agent: &ureq::Agent, base: &str, body: &str) -> Answer {
-    let start = Instant::now();
-    match agent
-        .post(format!("{base}/"))
-        .header("Content-Type", "application/x-ndjson")
-        .send(body)
-    {
-        Ok(r) => (
-            r.status().as_u16(),
-            r.headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            start.elapsed(),
-        ),
-        Err(e) => panic!("post: {e}"),
-    }
-}
-
-/// An event as `kubernetes_logs` emits it, with `n` to identify it.
-fn k8s(pod: &str, stream: &str, time: &str, message: &str, n: usize) -> Value {
-    json!({
-        "file": format!("/var/log/pods/shop_{pod}_{pod}-uid/app/0.log"),
-        "kubernetes": {
-            "container_name": "app",
-            "pod_labels": {"app": pod},
-            "pod_name": pod,
-            "pod_namespace": "shop",
-            "pod_uid": format!("{pod}-uid"),
-        },
-        "message": message,
-        "n": n,
-        "source_type": "kubernetes_logs",
-        "stream": stream,
-        "timestamp": time,
-    })
-}
-
-fn ndjson(events: &[Value]) -> String {
-    events.iter().map(|e| format!("{e}\n")).collect()
-}
-
 const PANIC: &[&str] = &[
     "panic: runtime error: integer divide by zero",
     "",
@@ -267,7 +114,7 @@ fn panic_events(pod: &str, from: usize) -> Vec<Value> {
 fn ordinary_events_are_answered_once_delivered_byte_for_byte() {
     let down = Downstream::start();
     down.delay_ms.store(300, Ordering::SeqCst);
-    let side = Sidecar::start(&down, &[]);
+    let side = Sidecar::start(&down.url, &[]);
     let events: Vec<Value> = (0..3)
         .map(|n| {
             k8s(
@@ -301,7 +148,7 @@ fn ordinary_events_are_answered_once_delivered_byte_for_byte() {
 #[test]
 fn a_held_report_delays_the_answer_and_leaves_on_time_with_no_new_input() {
     let down = Downstream::start();
-    let side = Sidecar::start(&down, &["--idle-timeout-ms", "700"]);
+    let side = Sidecar::start(&down.url, &["--idle-timeout-ms", "700"]);
     let mut events = vec![k8s("api", "stdout", "2026-11-27T06:51:00Z", "ready", 0)];
     events.extend(panic_events("api", 1));
     let (code, _, took) = side.post(&ndjson(&events));
@@ -328,7 +175,7 @@ fn a_held_report_delays_the_answer_and_leaves_on_time_with_no_new_input() {
 #[test]
 fn a_report_across_two_requests_is_one_event_and_answers_both() {
     let down = Downstream::start();
-    let side = Sidecar::start(&down, &["--idle-timeout-ms", "1000"]);
+    let side = Sidecar::start(&down.url, &["--idle-timeout-ms", "1000"]);
     let mut events = panic_events("api", 0);
     events.push(k8s(
         "api",
@@ -363,7 +210,7 @@ fn a_report_across_two_requests_is_one_event_and_answers_both() {
 fn downstream_failure_refuses_new_requests_and_loses_nothing() {
     let down = Downstream::start();
     down.status.store(503, Ordering::SeqCst);
-    let side = Sidecar::start(&down, &["--retry-after-secs", "3"]);
+    let side = Sidecar::start(&down.url, &["--retry-after-secs", "3"]);
     let events: Vec<Value> = (0..5)
         .map(|n| k8s("api", "stdout", "2026-11-27T06:51:01Z", "line", n))
         .collect();
@@ -392,7 +239,7 @@ fn downstream_failure_refuses_new_requests_and_loses_nothing() {
 fn a_full_memory_bound_answers_429_until_requests_are_answered() {
     let down = Downstream::start();
     let side = Sidecar::start(
-        &down,
+        &down.url,
         &["--max-held-bytes", "1000", "--idle-timeout-ms", "1500"],
     );
     let held = side.post_async(ndjson(&panic_events("api", 0)));
@@ -424,7 +271,7 @@ fn a_full_memory_bound_answers_429_until_requests_are_answered() {
 fn sigterm_flushes_open_reports_and_answers_before_exiting() {
     let down = Downstream::start();
     let mut side = Sidecar::start(
-        &down,
+        &down.url,
         &["--idle-timeout-ms", "60000", "--shutdown-quiet-ms", "1000"],
     );
     let held = side.post_async(ndjson(&panic_events("api", 0)));
@@ -451,7 +298,7 @@ fn sigterm_flushes_open_reports_and_answers_before_exiting() {
 #[test]
 fn health_metrics_and_bad_requests() {
     let down = Downstream::start();
-    let side = Sidecar::start(&down, &[]);
+    let side = Sidecar::start(&down.url, &[]);
     assert_eq!(side.get("/health"), (200, "ok\n".into()));
     let (code, text) = side.get("/metrics");
     assert_eq!(code, 200);
@@ -478,14 +325,10 @@ fn health_metrics_and_bad_requests() {
 
 /// The fixture corpus's CRI logs as kubernetes_logs events, four pods at a
 /// time interleaved, cut into requests of 1 to 100 events sent with up to
-/// [`WINDOW`] in flight: every stream's output equals the core's own output on
-/// that log (same reports, same ordinary lines, same order), every line
+/// [`WINDOW`] in flight: every stream's output equals the core's own output
+/// on that log (same reports, same ordinary lines, same order), every line
 /// exactly once.
 const WINDOW: usize = 64;
-
-/// Per (pod, stream): the outputs in order, as (`n` of the event or of a
-/// report's first event, the report's text).
-type PerStream = std::collections::HashMap<(String, String), Vec<(usize, Option<String>)>>;
 
 #[test]
 fn fixture_corpus_across_request_boundaries_matches_the_core() {
@@ -496,7 +339,7 @@ fn fixture_corpus_across_request_boundaries_matches_the_core() {
     };
     let down = Downstream::start();
     let side = Sidecar::start(
-        &down,
+        &down.url,
         &[
             "--idle-timeout-ms",
             "1000",
@@ -506,80 +349,13 @@ fn fixture_corpus_across_request_boundaries_matches_the_core() {
             "100000000",
         ],
     );
-    let runs = corpus();
-    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = |n: u64| {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        (rng % n) as usize
-    };
-    // Expected: per (pod, stream), the core's outputs as ("n", report text).
-    let mut expected: PerStream = Default::default();
-    let mut all = Vec::new();
-    let mut total = 0;
-    for (g, group) in runs.chunks(4).enumerate() {
-        let mut queues: Vec<std::collections::VecDeque<Value>> = Vec::new();
-        for (i, dir) in group.iter().enumerate() {
-            let pod = format!("p{g}-{i}");
-            let lines = decode(dir);
-            for o in reassemble(&lines, cfg.clone()) {
-                let (stream, item) = match o {
-                    Output::Line(s, l) => (s, (l.0 + total, None)),
-                    Output::Report(s, r) => (
-                        s,
-                        (
-                            r.lines[0].0 + total,
-                            Some(
-                                r.lines
-                                    .iter()
-                                    .map(|l| l.text())
-                                    .collect::<Vec<_>>()
-                                    .join("\n"),
-                            ),
-                        ),
-                    ),
-                };
-                expected
-                    .entry((pod.clone(), stream))
-                    .or_default()
-                    .push(item);
-            }
-            queues.push(
-                lines
-                    .iter()
-                    .enumerate()
-                    .map(|(n, l)| {
-                        k8s(
-                            &pod,
-                            l.stream.as_deref().unwrap_or("stdout"),
-                            l.time.as_deref().unwrap_or(""),
-                            &l.text,
-                            n + total,
-                        )
-                    })
-                    .collect(),
-            );
-            total += lines.len();
-        }
-        while queues.iter().any(|q| !q.is_empty()) {
-            let q = next(queues.len() as u64);
-            for _ in 0..=next(12) {
-                if let Some(e) = queues[q].pop_front() {
-                    all.push(e);
-                }
-            }
-        }
-    }
-    assert_eq!(all.len(), total);
-    let mut texts = vec![String::new(); total];
-    for e in &all {
-        texts[e["n"].as_u64().unwrap() as usize] = e["message"].as_str().unwrap().to_owned();
-    }
-    let mut in_flight: std::collections::VecDeque<JoinHandle<Answer>> = Default::default();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let corpus = Corpus::build(&cfg, &mut rng);
+    let all = &corpus.events;
+    let mut in_flight: VecDeque<JoinHandle<Answer>> = VecDeque::new();
     let mut i = 0;
     while i < all.len() {
-        let n = (1 + next(100)).min(all.len() - i);
+        let n = (1 + rng.below(100)).min(all.len() - i);
         // As Vector's request.concurrency: a slot frees when any request
         // is answered (the oldest may be held by an open report). A report
         // holds every request that carries one of its lines, so the window
@@ -599,72 +375,8 @@ fn fixture_corpus_across_request_boundaries_matches_the_core() {
     for h in in_flight {
         assert_eq!(h.join().unwrap().0, 200);
     }
-    let mut got: PerStream = Default::default();
-    let mut seen = vec![0u32; total];
-    for e in down.events() {
-        let pod = e["kubernetes"]["pod_name"].as_str().unwrap().to_owned();
-        let stream = e["stream"].as_str().unwrap().to_owned();
-        let n = e["n"].as_u64().unwrap() as usize;
-        let text = e["message"].as_str().unwrap().to_owned();
-        if e.get("go").is_some() {
-            got.entry((pod, stream)).or_default().push((n, Some(text)));
-        } else {
-            seen[n] += 1;
-            assert_eq!(text, texts[n]);
-            got.entry((pod, stream)).or_default().push((n, None));
-        }
-    }
-    assert_eq!(got.len(), expected.len());
-    let mut reports = 0;
-    for (k, want) in &expected {
-        assert_eq!(got.get(k), Some(want), "stream {k:?}");
-        reports += want.iter().filter(|(_, t)| t.is_some()).count();
-    }
+    let out = down.events();
+    let reports = corpus.assert_exact(&out);
     assert!(reports > 150, "{reports} reports");
-    // Ordinary lines exactly once (report lines are checked as text above).
-    assert!(seen.iter().all(|&c| c <= 1));
-}
-
-fn corpus() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .flatten()
-        .flat_map(|c| std::fs::read_dir(c.path()).into_iter().flatten().flatten())
-        .map(|r| r.path())
-        .filter(|p| p.join("cri.log").is_file())
-        .collect();
-    dirs.sort();
-    assert!(dirs.len() > 100, "fixture corpus not found under {root:?}");
-    dirs
-}
-
-/// The CRI log decoded as kubernetes_logs hands it over (partial lines
-/// merged).
-fn decode(dir: &Path) -> Vec<LogLine> {
-    let raw = std::fs::read_to_string(dir.join("cri.log")).unwrap();
-    let mut d = Decoder::new(Format::Cri, 4 << 20);
-    let mut lines: Vec<LogLine> = raw.lines().filter_map(|l| d.push(l)).collect();
-    lines.extend(d.finish());
-    lines
-}
-
-struct Numbered<'a>(usize, &'a LogLine);
-
-impl Line for Numbered<'_> {
-    fn text(&self) -> &str {
-        &self.1.text
-    }
-}
-
-/// The core on its own, keyed by stream, by the log's clock.
-fn reassemble(lines: &[LogLine], cfg: Config) -> Vec<Output<String, Numbered<'_>>> {
-    let mut r = Reassembler::new(cfg);
-    let mut out = Vec::new();
-    for (n, l) in lines.iter().enumerate() {
-        let key = l.stream.clone().unwrap_or_else(|| "stdout".into());
-        r.push(&key, Numbered(n, l), l.time_nanos.unwrap_or(0), &mut out);
-    }
-    r.finish(&mut out);
-    out
+    assert!(corpus.coverage(&out).iter().all(|&c| c == 1));
 }
