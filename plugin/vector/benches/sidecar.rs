@@ -8,7 +8,7 @@
 //! service logs (JSON and plain lines), and every ~2,000 lines one of the
 //! fixture corpus's real crash logs (a Go program's last lines and its
 //! crash report). The sidecar (release build) gets it as Vector's http sink
-//! sends it (NDJSON requests of 1,000 events, 16 in flight) and delivers to
+//! sends it (NDJSON requests of 1,000 events, 64 in flight) and delivers to
 //! a downstream server that only counts. Figures: events/s end to end, and
 //! the sidecar's CPU time (user + system, from /proc) per event.
 //!
@@ -179,6 +179,9 @@ fn sidecar(port: u16, downstream: &str) -> Proc {
     Proc(child)
 }
 
+/// Requests in flight, as `request.concurrency` in gopanic.yaml.
+const INFLIGHT: usize = 64;
+
 fn bench_sidecar(events: &[String]) {
     let (down, count) = counting_downstream();
     let port = free_port();
@@ -191,15 +194,16 @@ fn bench_sidecar(events: &[String]) {
     let bytes: usize = bodies.iter().map(String::len).sum();
     let cpu0 = cpu_secs(side.0.id());
     let start = Instant::now();
-    // 16 senders, each posting every 16th body in turn (Vector's in-flight
-    // limit); order across senders does not matter for throughput.
+    // 64 senders, each posting every 64th body in turn (the shipped in-flight
+    // limit, request.concurrency); order across senders does not matter for
+    // throughput.
     let bodies = Arc::new(bodies);
-    let senders: Vec<_> = (0..16)
+    let senders: Vec<_> = (0..INFLIGHT)
         .map(|k| {
             let (agent, bodies) = (agent.clone(), Arc::clone(&bodies));
             let url = format!("http://127.0.0.1:{port}/");
             std::thread::spawn(move || {
-                for b in bodies.iter().skip(k).step_by(16) {
+                for b in bodies.iter().skip(k).step_by(INFLIGHT) {
                     let r = agent.post(&url).send(b.as_str()).unwrap();
                     assert_eq!(r.status().as_u16(), 200);
                 }
