@@ -98,8 +98,10 @@ impl Run {
 
     fn output(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(self.dir.join("out.ndjson")).unwrap_or_default();
-        text.lines()
-            .filter(|l| l.ends_with('}'))
+        // Only lines the sink finished writing (newline-terminated).
+        let done = text.rfind('\n').map_or("", |i| &text[..i]);
+        done.lines()
+            .filter(|l| !l.is_empty())
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
             .collect()
     }
