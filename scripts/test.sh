@@ -2,7 +2,9 @@
 # The whole test suite, from a fresh machine: installs what the tests need,
 # then builds and runs every test of the workspace (unit, fixture corpus,
 # property, schema, CLI, Fluent Bit multiline rules, the .wasm filter in
-# wasmtime) and checks that the benchmarks compile.
+# wasmtime, the Vector sidecar over loopback HTTP) and checks that the
+# benchmarks compile; with VECTOR=<binary>, also the Vector configs in a
+# real Vector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,3 +59,8 @@ fi
 # FLUENT_BIT): the fixture corpus through the shipped loki output, every
 # shipped query, rule and dashboard query checked. Says SKIP without them.
 "$tools/venv/bin/python" scripts/loki-e2e.py
+
+# Vector (plugin/vector): the shipped configs in a real Vector, given as
+# VECTOR=<binary> (built outside this repository); without it the tests
+# print SKIP. The sidecar's own loopback tests ran above.
+cargo test -p gopanic-vector --locked --test real_vector -- --ignored --nocapture

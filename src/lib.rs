@@ -22,6 +22,7 @@
 pub mod classify;
 pub mod container;
 pub mod crash;
+pub mod event;
 pub mod grammar;
 pub mod parse;
 pub mod reassembler;

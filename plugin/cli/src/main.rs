@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use gopanic::container::{Decoder, Format, LogLine};
+use gopanic::event::{EventFormat, EventStreams, JsonEvent, StreamKeys};
 use gopanic::reassembler::{Config, Output, Reassembler};
 use gopanic::record::{Limits, Profile, Shaper};
 
@@ -25,12 +26,21 @@ use gopanic::record::{Limits, Profile, Shaper};
                   (each its own source) or standard input, and writes one JSON record per line \
                   to standard output, except that the lines of each Go crash report (panic, \
                   fatal error, signal, data race, goroutine dump, http: panic serving) leave as \
-                  ONE record with a `go` object."
+                  ONE record with a `go` object. With --format json it reads JSON events \
+                  (Vector, Fluent Bit json_lines) and writes them back, ordinary events \
+                  unchanged and each report as one event."
 )]
 struct Args {
-    /// Input envelope; `auto` detects it per line.
+    /// Input envelope; `auto` detects it per line. `json`: one JSON event per
+    /// line (text in `message` or `log`), streams named by `--key`.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
-    format: Format,
+    format: Input,
+    /// With `--format json`: fields naming a stream, comma-separated; repeat
+    /// for fallbacks (the first whose fields are all present wins). Default:
+    /// `kubernetes.pod_uid,kubernetes.container_name,stream` then
+    /// `file,stream`.
+    #[arg(long = "key", value_name = "FIELDS")]
+    keys: Vec<String>,
     /// A report larger than this leaves in parts marked `go.truncated`.
     #[arg(long, default_value_t = Config::default().max_report_bytes)]
     max_report_bytes: usize,
@@ -63,8 +73,21 @@ struct Args {
     files: Vec<PathBuf>,
 }
 
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse()
+/// What the input lines are.
+#[derive(Debug, Clone, Copy)]
+enum Input {
+    Container(Format),
+    Json,
+}
+
+fn parse_format(s: &str) -> Result<Input, String> {
+    match s {
+        "json" => Ok(Input::Json),
+        _ => s
+            .parse()
+            .map(Input::Container)
+            .map_err(|e| format!("{e}, or json")),
+    }
 }
 
 fn parse_profile(s: &str) -> Result<Profile, String> {
@@ -94,9 +117,18 @@ fn stream_id(stream: Option<&str>) -> u8 {
     }
 }
 
+/// JSON events: read, keyed and joined by the core's `event` module.
+struct Events {
+    format: EventFormat,
+    streams: EventStreams<JsonEvent>,
+    out: Vec<Output<String, JsonEvent>>,
+}
+
 struct Source {
     decoder: Decoder,
     reassembler: Reassembler<Key, LogLine>,
+    /// Set with `--format json`: lines are events, not container lines.
+    events: Option<Events>,
     shaper: Shaper,
     index: usize,
     /// Plain lines carry no time: they get the time elapsed since start.
@@ -110,20 +142,39 @@ struct Source {
 
 impl Source {
     fn new(args: &Args, index: usize) -> Self {
-        let cfg = Config {
-            idle_timeout_ns: i64::try_from(args.idle_timeout_ms.saturating_mul(1_000_000))
-                .unwrap_or(i64::MAX),
-            // Half the record bound for the text leaves room for JSON
-            // escaping (a tab becomes `\t`) and the `go` object.
-            max_report_bytes: args.max_record_bytes.map_or(args.max_report_bytes, |r| {
-                args.max_report_bytes.min(r / 2).max(1)
-            }),
-            max_report_lines: args.max_report_lines.max(1),
-            ..Config::default()
+        let cfg = gopanic::event::bounded_config(
+            Config {
+                idle_timeout_ns: i64::try_from(args.idle_timeout_ms.saturating_mul(1_000_000))
+                    .unwrap_or(i64::MAX),
+                max_report_bytes: args.max_report_bytes,
+                max_report_lines: args.max_report_lines,
+                ..Config::default()
+            },
+            args.max_record_bytes,
+        );
+        let (format, events) = match args.format {
+            Input::Container(f) => (f, None),
+            Input::Json => {
+                let keys = if args.keys.is_empty() {
+                    StreamKeys::default()
+                } else {
+                    StreamKeys::parse(&args.keys)
+                };
+                let events = Events {
+                    format: EventFormat {
+                        keys,
+                        ..EventFormat::default()
+                    },
+                    streams: EventStreams::new(cfg.clone()),
+                    out: Vec::new(),
+                };
+                (Format::Auto, Some(events))
+            }
         };
         Source {
-            decoder: Decoder::new(args.format, args.max_line_bytes),
+            decoder: Decoder::new(format, args.max_line_bytes),
             reassembler: Reassembler::new(cfg),
+            events,
             shaper: Shaper::new(
                 args.profile,
                 Limits {
@@ -142,6 +193,20 @@ impl Source {
 
     fn push_raw(&mut self, raw: &str, totals: &mut Totals) {
         totals.lines_in += 1;
+        if let Some(ev) = &mut self.events {
+            if raw.trim().is_empty() {
+                // Blank lines between JSON events carry no event.
+                return;
+            }
+            let (key, event) = ev.format.read(raw);
+            totals.malformed += u64::from(event.malformed);
+            let now = unix_nanos();
+            if self.live {
+                self.last_input = Some((now, Instant::now()));
+            }
+            ev.streams.push(key, event, now, &mut ev.out);
+            return;
+        }
         if let Some(line) = self.decoder.push(raw) {
             self.push_line(line, totals);
         }
@@ -159,6 +224,11 @@ impl Source {
 
     /// Closes reports idle by the input clock advanced by wall time.
     fn tick(&mut self) {
+        if let Some(ev) = &mut self.events {
+            // Each stream keeps its own clock (the core's `EventStreams`).
+            ev.streams.tick(unix_nanos(), &mut ev.out);
+            return;
+        }
         if let Some((time, at)) = self.last_input {
             let now = time.saturating_add(nanos_since(at));
             self.reassembler.tick(now, &mut self.out);
@@ -166,6 +236,13 @@ impl Source {
     }
 
     fn finish(&mut self, totals: &mut Totals) {
+        if let Some(ev) = &mut self.events {
+            ev.streams.finish(&mut ev.out);
+            let s = ev.streams.reassembler().stats();
+            totals.reports += s.reports;
+            totals.report_parts += s.report_parts;
+            return;
+        }
         for line in self.decoder.finish() {
             self.push_line(line, totals);
         }
@@ -176,16 +253,47 @@ impl Source {
     }
 
     fn flush(&mut self, w: &mut impl Write, totals: &mut Totals) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(512);
-        for o in self.out.drain(..) {
-            buf.clear();
-            self.shaper.write_json(&o, &mut buf);
-            buf.push(b'\n');
-            w.write_all(&buf)?;
-            totals.records_out += 1;
+        let shaper = &mut self.shaper;
+        match &mut self.events {
+            Some(ev) => write_records(
+                ev.out.drain(..),
+                |o, b| shaper.write_event(&o, b),
+                w,
+                totals,
+            ),
+            None => write_records(
+                self.out.drain(..),
+                |o, b| shaper.write_json(&o, b),
+                w,
+                totals,
+            ),
         }
-        Ok(())
     }
+}
+
+/// Writes records as NDJSON, one `write` per output.
+fn write_records<O>(
+    outputs: impl Iterator<Item = O>,
+    mut write: impl FnMut(O, &mut Vec<u8>),
+    w: &mut impl Write,
+    totals: &mut Totals,
+) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(512);
+    for o in outputs {
+        buf.clear();
+        write(o, &mut buf);
+        buf.push(b'\n');
+        w.write_all(&buf)?;
+        totals.records_out += 1;
+    }
+    Ok(())
+}
+
+/// Wall-clock time for JSON events: the scale of their own timestamps.
+fn unix_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 fn nanos_since(t: Instant) -> i64 {

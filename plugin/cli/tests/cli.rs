@@ -210,3 +210,119 @@ fn invalid_utf8_is_kept_lossily_not_dropped() {
     assert_eq!(recs[1]["log"], "\u{fffd}\u{fffd} bad");
     assert_eq!(recs[2]["log"], "last");
 }
+
+/// Vector's `kubernetes_logs` shape of a decoded CRI line.
+fn k8s_event(pod: &str, line: &gopanic::LogLine) -> serde_json::Value {
+    serde_json::json!({
+        "file": format!("/var/log/pods/shop_{pod}_uid-{pod}/app/0.log"),
+        "kubernetes": {"container_name": "app", "pod_name": pod, "pod_namespace": "shop", "pod_uid": format!("uid-{pod}")},
+        "message": line.text,
+        "source_type": "kubernetes_logs",
+        "stream": line.stream,
+        "timestamp": line.time,
+    })
+}
+
+#[test]
+fn json_events_are_joined_as_their_container_lines_are() {
+    // Every fixture's CRI log, once as CRI and once as kubernetes_logs
+    // events (two pods' events interleaved): per stream, the same records.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus");
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .flat_map(|c| std::fs::read_dir(c.path()).into_iter().flatten().flatten())
+        .map(|r| r.path().join("cri.log"))
+        .filter(|p| p.is_file())
+        .collect();
+    logs.sort();
+    assert!(logs.len() > 100);
+    let mut reports = 0;
+    for pair in logs.chunks(2) {
+        let mut events: Vec<Vec<serde_json::Value>> = Vec::new();
+        let mut want: Vec<Vec<serde_json::Value>> = Vec::new();
+        for (i, log) in pair.iter().enumerate() {
+            let raw = std::fs::read_to_string(log).unwrap();
+            let mut d = gopanic::Decoder::new(gopanic::Format::Cri, 4 << 20);
+            let mut lines: Vec<gopanic::LogLine> = raw.lines().filter_map(|l| d.push(l)).collect();
+            lines.extend(d.finish());
+            events.push(
+                lines
+                    .iter()
+                    .map(|l| k8s_event(&format!("p{i}"), l))
+                    .collect(),
+            );
+            want.push(records(&bin().arg(log).output().unwrap()));
+        }
+        // Interleave the two pods' events a few at a time.
+        let mut input = String::new();
+        let mut iters: Vec<_> = events.iter().map(|e| e.iter()).collect();
+        loop {
+            let mut any = false;
+            for it in &mut iters {
+                for e in it.by_ref().take(3) {
+                    input.push_str(&format!("{e}\n"));
+                    any = true;
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+        let got = records(&run_stdin(&["--format", "json"], input));
+        for (i, want) in want.iter().enumerate() {
+            for stream in ["stdout", "stderr"] {
+                let pod = format!("p{i}");
+                let g: Vec<_> = got
+                    .iter()
+                    .filter(|r| {
+                        r["kubernetes"]["pod_name"] == pod.as_str() && r["stream"] == stream
+                    })
+                    .map(|r| {
+                        (
+                            r["message"].clone(),
+                            r["timestamp"].clone(),
+                            r["go"].clone(),
+                            r["level"].clone(),
+                        )
+                    })
+                    .collect();
+                let w: Vec<_> = want
+                    .iter()
+                    .filter(|r| r["stream"] == stream)
+                    .map(|r| {
+                        (
+                            r["log"].clone(),
+                            r["time"].clone(),
+                            r["go"].clone(),
+                            r["level"].clone(),
+                        )
+                    })
+                    .collect();
+                assert_eq!(g, w, "{} {stream}", pair[i].display());
+                reports += w.iter().filter(|r| !r.2.is_null()).count();
+            }
+        }
+    }
+    assert!(reports > 150, "{reports}");
+}
+
+#[test]
+fn json_events_pass_through_member_for_member() {
+    let input = "{\"b\":1,\"message\":\"hello\",\"a\":{\"z\":0.10}}\n\nnot json\n{\"message\":\"panic: boom\",\"stream\":\"stderr\"}\n";
+    let out = run_stdin(&["--format", "json", "--key", "stream", "--stats"], input);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "{\"b\":1,\"message\":\"hello\",\"a\":{\"z\":0.10}}"
+    );
+    assert_eq!(lines[1], "{\"message\":\"not json\"}");
+    let recs = records(&out);
+    assert_eq!(recs.len(), 3);
+    assert_eq!(recs[2]["go"]["event"], "panic");
+    assert_eq!(recs[2]["message"], "panic: boom");
+    assert_eq!(recs[2]["stream"], "stderr");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 malformed"), "{err}");
+}
