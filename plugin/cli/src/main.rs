@@ -12,9 +12,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use gopanic::container::{Decoder, Format, LogLine};
-use gopanic::reassembler::{Config, Output, Reassembler};
-use gopanic::record::{Limits, Profile, Shaper};
+use gopanic::container::Format;
+use gopanic::pipeline::{Counts, Options, Pipeline};
+use gopanic::record::Profile;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -32,16 +32,16 @@ struct Args {
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     format: Format,
     /// A report larger than this leaves in parts marked `go.truncated`.
-    #[arg(long, default_value_t = Config::default().max_report_bytes)]
+    #[arg(long, default_value_t = Options::default().max_report_bytes)]
     max_report_bytes: usize,
     /// A report with more lines than this leaves in parts.
-    #[arg(long, default_value_t = Config::default().max_report_lines)]
+    #[arg(long, default_value_t = Options::default().max_report_lines)]
     max_report_lines: usize,
     /// A report with no new line for this long (input time) is complete.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = Options::default().idle_timeout_ms)]
     idle_timeout_ms: u64,
     /// Longest logical line kept whole after merging partial chunks.
-    #[arg(long, default_value_t = 4 << 20)]
+    #[arg(long, default_value_t = Options::default().max_line_bytes)]
     max_line_bytes: usize,
     /// Record field names: `default` (`log`, `level`) or `ecs` (`message`,
     /// `log.level`, `error.*`, `event.*`).
@@ -54,7 +54,7 @@ struct Args {
     #[arg(long)]
     max_record_bytes: Option<usize>,
     /// Goroutines given in full under `go.goroutines` (all are in `log`).
-    #[arg(long, default_value_t = Limits::default().max_goroutines)]
+    #[arg(long, default_value_t = Options::default().max_goroutines)]
     max_goroutines: usize,
     /// Print counters to standard error at the end.
     #[arg(long)]
@@ -71,7 +71,7 @@ fn parse_profile(s: &str) -> Result<Profile, String> {
     s.parse()
 }
 
-/// Counters printed by `--stats`.
+/// Counters printed by `--stats`, summed over the inputs.
 #[derive(Default)]
 struct Totals {
     lines_in: u64,
@@ -81,110 +81,72 @@ struct Totals {
     malformed: u64,
 }
 
-/// Stream key: the input's position on the command line, and the stream
-/// (see [`stream_id`]); integers, so a key costs no allocation per line.
-type Key = (usize, u8);
-
-fn stream_id(stream: Option<&str>) -> u8 {
-    match stream {
-        None => 0,
-        Some("stdout") => 1,
-        Some("stderr") => 2,
-        Some(_) => 3,
+impl Totals {
+    fn add(&mut self, c: Counts) {
+        self.lines_in += c.lines_in;
+        self.records_out += c.records_out;
+        self.reports += c.reports;
+        self.report_parts += c.report_parts;
+        self.malformed += c.malformed;
     }
 }
 
+/// One input: the core's pipeline, and the wall clock that moves its input
+/// clock on while a live stream is quiet.
 struct Source {
-    decoder: Decoder,
-    reassembler: Reassembler<Key, LogLine>,
-    shaper: Shaper,
-    index: usize,
-    /// Plain lines carry no time: they get the time elapsed since start.
-    started: Instant,
-    /// The input clock: the newest time seen, and when it was seen.
+    pipeline: Pipeline,
+    /// The input clock when the last line arrived, and when that was.
     last_input: Option<(i64, Instant)>,
-    /// Reading a live stream (stdin): `tick` runs while it is quiet.
-    live: bool,
-    out: Vec<Output<Key, LogLine>>,
+    buf: Vec<u8>,
 }
 
 impl Source {
-    fn new(args: &Args, index: usize) -> Self {
-        let cfg = Config {
-            idle_timeout_ns: i64::try_from(args.idle_timeout_ms.saturating_mul(1_000_000))
-                .unwrap_or(i64::MAX),
-            // Half the record bound for the text leaves room for JSON
-            // escaping (a tab becomes `\t`) and the `go` object.
-            max_report_bytes: args.max_record_bytes.map_or(args.max_report_bytes, |r| {
-                args.max_report_bytes.min(r / 2).max(1)
-            }),
-            max_report_lines: args.max_report_lines.max(1),
-            ..Config::default()
+    fn new(args: &Args) -> Self {
+        let options = Options {
+            format: args.format,
+            profile: args.profile,
+            max_report_bytes: args.max_report_bytes,
+            max_report_lines: args.max_report_lines,
+            idle_timeout_ms: args.idle_timeout_ms,
+            max_line_bytes: args.max_line_bytes,
+            max_record_bytes: args.max_record_bytes,
+            max_goroutines: args.max_goroutines,
         };
         Source {
-            decoder: Decoder::new(args.format, args.max_line_bytes),
-            reassembler: Reassembler::new(cfg),
-            shaper: Shaper::new(
-                args.profile,
-                Limits {
-                    max_goroutines: args.max_goroutines,
-                    max_record_bytes: args.max_record_bytes,
-                    ..Limits::default()
-                },
-            ),
-            index,
-            started: Instant::now(),
+            pipeline: Pipeline::new(&options),
             last_input: None,
-            live: false,
-            out: Vec::new(),
+            buf: Vec::with_capacity(1 << 12),
         }
     }
 
-    fn push_raw(&mut self, raw: &str, totals: &mut Totals) {
-        totals.lines_in += 1;
-        if let Some(line) = self.decoder.push(raw) {
-            self.push_line(line, totals);
-        }
-    }
-
-    fn push_line(&mut self, line: LogLine, totals: &mut Totals) {
-        totals.malformed += u64::from(line.malformed);
-        let now = line.time_nanos.unwrap_or_else(|| nanos_since(self.started));
-        if self.live {
-            self.last_input = Some((now, Instant::now()));
-        }
-        let key = (self.index, stream_id(line.stream.as_deref()));
-        self.reassembler.push(&key, line, now, &mut self.out);
+    fn push_raw(&mut self, raw: &str) {
+        self.pipeline.push_raw(raw);
+        self.last_input = Some((self.pipeline.clock(), Instant::now()));
     }
 
     /// Closes reports idle by the input clock advanced by wall time.
     fn tick(&mut self) {
         if let Some((time, at)) = self.last_input {
             let now = time.saturating_add(nanos_since(at));
-            self.reassembler.tick(now, &mut self.out);
+            self.pipeline.tick(now);
         }
     }
 
-    fn finish(&mut self, totals: &mut Totals) {
-        for line in self.decoder.finish() {
-            self.push_line(line, totals);
+    fn flush(&mut self, w: &mut impl Write) -> io::Result<()> {
+        if !self.pipeline.has_output() {
+            return Ok(());
         }
-        self.reassembler.finish(&mut self.out);
-        let s = self.reassembler.stats();
-        totals.reports += s.reports;
-        totals.report_parts += s.report_parts;
+        self.buf.clear();
+        self.pipeline.drain_json(&mut self.buf, b'\n');
+        w.write_all(&self.buf)
     }
 
-    fn flush(&mut self, w: &mut impl Write, totals: &mut Totals) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(512);
-        for o in self.out.drain(..) {
-            buf.clear();
-            self.shaper.write_json(&o, &mut buf);
-            buf.push(b'\n');
-            w.write_all(&buf)?;
-            totals.records_out += 1;
-        }
-        Ok(())
+    /// End of input: the rest leaves, and the counters join the totals.
+    fn finish(&mut self, w: &mut impl Write, totals: &mut Totals) -> io::Result<()> {
+        self.pipeline.finish();
+        let written = self.flush(w);
+        totals.add(self.pipeline.counts());
+        written
     }
 }
 
@@ -193,12 +155,7 @@ fn nanos_since(t: Instant) -> i64 {
 }
 
 /// Reads `input` line by line into `src`, writing records as they leave.
-fn run_reader(
-    input: impl Read,
-    src: &mut Source,
-    w: &mut impl Write,
-    totals: &mut Totals,
-) -> io::Result<()> {
+fn run_reader(input: impl Read, src: &mut Source, w: &mut impl Write) -> io::Result<()> {
     let mut reader = BufReader::with_capacity(1 << 16, input);
     let mut buf = Vec::with_capacity(1 << 12);
     loop {
@@ -207,8 +164,8 @@ fn run_reader(
             return Ok(());
         }
         let raw = strip_newline(&buf);
-        src.push_raw(&String::from_utf8_lossy(raw), totals);
-        src.flush(w, totals)?;
+        src.push_raw(&String::from_utf8_lossy(raw));
+        src.flush(w)?;
     }
 }
 
@@ -218,12 +175,7 @@ fn strip_newline(b: &[u8]) -> &[u8] {
 
 /// Standard input may be a live stream (`kubectl logs -f`): lines are read
 /// on a thread so that idle reports are closed while nothing arrives.
-fn run_stdin(
-    src: &mut Source,
-    w: &mut impl Write,
-    totals: &mut Totals,
-    idle: Duration,
-) -> io::Result<()> {
+fn run_stdin(src: &mut Source, w: &mut impl Write, idle: Duration) -> io::Result<()> {
     // Bounded, so a slow writer holds back the reader instead of memory.
     let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(1024);
     std::thread::spawn(move || {
@@ -249,17 +201,17 @@ fn run_stdin(
         match rx.recv_timeout(wait) {
             Ok(line) => {
                 let line = line?;
-                src.push_raw(&String::from_utf8_lossy(strip_newline(&line)), totals);
+                src.push_raw(&String::from_utf8_lossy(strip_newline(&line)));
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 src.tick();
-                src.flush(w, totals)?;
+                src.flush(w)?;
                 w.flush()?;
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         }
-        src.flush(w, totals)?;
+        src.flush(w)?;
     }
 }
 
@@ -290,15 +242,13 @@ fn run(args: &Args) -> Result<Totals, Failure> {
     let mut totals = Totals::default();
     let use_stdin = args.files.is_empty() || args.files.iter().all(|f| f.as_os_str() == "-");
     if use_stdin {
-        let mut src = Source::new(args, 0);
-        src.live = true;
+        let mut src = Source::new(args);
         let idle = Duration::from_millis(args.idle_timeout_ms);
-        run_stdin(&mut src, &mut w, &mut totals, idle).map_err(|e| match e.kind() {
+        run_stdin(&mut src, &mut w, idle).map_err(|e| match e.kind() {
             io::ErrorKind::BrokenPipe => Failure::BrokenPipe,
             _ => Failure::Message(format!("reading standard input: {e}")),
         })?;
-        src.finish(&mut totals);
-        src.flush(&mut w, &mut totals).map_err(io_err)?;
+        src.finish(&mut w, &mut totals).map_err(io_err)?;
     } else {
         // Open everything first: a typo in the last name fails before output.
         let files = args
@@ -306,14 +256,13 @@ fn run(args: &Args) -> Result<Totals, Failure> {
             .iter()
             .map(|p| File::open(p).map_err(|e| format!("cannot open {}: {e}", p.display())))
             .collect::<Result<Vec<_>, _>>()?;
-        for (i, (file, path)) in files.into_iter().zip(&args.files).enumerate() {
-            let mut src = Source::new(args, i);
-            run_reader(file, &mut src, &mut w, &mut totals).map_err(|e| match e.kind() {
+        for (file, path) in files.into_iter().zip(&args.files) {
+            let mut src = Source::new(args);
+            run_reader(file, &mut src, &mut w).map_err(|e| match e.kind() {
                 io::ErrorKind::BrokenPipe => Failure::BrokenPipe,
                 _ => Failure::Message(format!("reading {}: {e}", path.display())),
             })?;
-            src.finish(&mut totals);
-            src.flush(&mut w, &mut totals).map_err(io_err)?;
+            src.finish(&mut w, &mut totals).map_err(io_err)?;
         }
     }
     w.flush().map_err(io_err)?;
