@@ -6,8 +6,9 @@
 //! cross the boundary as the JSON the CLI writes and become plain objects
 //! through `JSON.parse`, so a record has exactly the fields of
 //! `docs/record-schema.md` and nothing else. Every failure is a thrown
-//! `Error` with a message; the core does not panic (its lints forbid the
-//! constructs that could), so no input ends in a wasm trap.
+//! `Error` with a message; the core is written not to panic (its lints
+//! forbid `unwrap`, indexing and string slicing), so bad input does not end
+//! in a wasm trap.
 
 #![cfg_attr(
     not(test),
