@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need,
 # then builds and runs every test of the workspace (unit, fixture corpus,
-# property, schema, CLI, Fluent Bit multiline rules, the .wasm filter in
-# wasmtime, the Vector sidecar over loopback HTTP) and checks that the
-# benchmarks compile; with VECTOR=<binary>, also the Vector configs in a
-# real Vector.
+# property, schema, CLI, the .wasm filter in wasmtime, the Vector sidecar
+# over loopback HTTP, the JavaScript package in Node, the playground in
+# headless Chromium, the deployment manifests) and checks that the
+# benchmarks compile. With FLUENT_BIT, VECTOR and LOKI_URL (real hosts
+# built outside this repository) the shipped configs also run in them;
+# without, those steps say they skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,3 +66,25 @@ fi
 # VECTOR=<binary> (built outside this repository); without it the tests
 # print SKIP. The sidecar's own loopback tests ran above.
 cargo test -p gopanic-vector --locked --test real_vector -- --ignored --nocapture
+
+# JavaScript package and playground (plugin/js): build.sh installs the
+# wasm32 target and wasm-bindgen-cli at Cargo.lock's version; Node runs the
+# package tests (against the release CLI built above); Debian's Chromium,
+# driven by playwright-core from the committed lockfile, runs the
+# playground tests and leaves a screenshot in target/playground.png.
+apt_install() {
+    local run=()
+    [ "$(id -u)" -eq 0 ] || run=(sudo)
+    "${run[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${run[@]}" apt-get install -y -qq "$@"
+}
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+command -v chromium >/dev/null || apt_install chromium
+./plugin/js/build.sh
+cargo clippy -p gopanic-js --target wasm32-unknown-unknown --target-dir target/js --locked -- -D warnings
+(
+    cd plugin/js
+    npm ci --no-audit --no-fund
+    node --test test/*.test.mjs
+    node --test browser-test/
+)

@@ -4,7 +4,8 @@
 //! write, and pass time in. The pipeline is
 //! [`container::Decoder`] (envelopes, partial lines) →
 //! [`reassembler::Reassembler`] (per-stream grammar-driven joining, built on
-//! [`grammar`]) → [`record`] (JSON records).
+//! [`grammar`]) → [`record`] (JSON records); [`pipeline`] strings them
+//! together for hosts that read raw log lines.
 
 #![cfg_attr(
     not(test),
@@ -25,6 +26,7 @@ pub mod crash;
 pub mod event;
 pub mod grammar;
 pub mod parse;
+pub mod pipeline;
 pub mod reassembler;
 pub mod record;
 pub mod time;
