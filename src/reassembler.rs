@@ -95,6 +95,10 @@ pub struct Config {
     /// How many lines in a row may be foreign or held before the report is
     /// taken to have ended (a writer died mid-report).
     pub max_interleaved_lines: usize,
+    /// How many reports one stream may hold open at once (processes sharing
+    /// the stream crashing together). With 1, a new report's start closes
+    /// the open one, as if the stream had a single writer.
+    pub max_reports_per_stream: usize,
 }
 
 impl Default for Config {
@@ -107,6 +111,7 @@ impl Default for Config {
             max_report_lines: 100_000,
             max_open_streams: 4096,
             max_interleaved_lines: 8,
+            max_reports_per_stream: 4,
         }
     }
 }
@@ -313,10 +318,6 @@ fn takes_separator(kind: LineKind) -> bool {
 /// Hypotheses kept at most.
 const MAX_HYPOTHESES: usize = 32;
 
-/// At most this many reports are open in one stream at once: more writers
-/// crashing together than that is not a shape seen in logs; the oldest
-/// closes.
-const MAX_REPORTS_PER_STREAM: usize = 4;
 /// Ambiguous lines waiting for a location line, at most.
 const MAX_PENDING: usize = 16;
 /// Roots remembered per report.
@@ -844,13 +845,34 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
                 return;
             }
         };
+        // Reports whose last goroutine block is complete leave now: one
+        // writer's reports follow one another far more often than two
+        // writers crash at once, and hosts see the report without waiting for
+        // its idle time. One mid-block stays open for its writer.
+        let finished: Vec<u64> = self
+            .open
+            .get(key)
+            .map(|s| {
+                s.reports
+                    .iter()
+                    .filter(|r| r.st.confirmed && looks_finished(&r.st))
+                    .map(|r| r.seq)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !finished.is_empty() {
+            self.resolve_pending(key, out);
+            for seq in finished {
+                self.close_one(key, seq, out);
+            }
+        }
         if !self.open.contains_key(key) && self.open.len() >= self.cfg.max_open_streams {
             self.evict_one(out);
         }
         if self
             .open
             .get(key)
-            .is_some_and(|s| s.reports.len() >= MAX_REPORTS_PER_STREAM)
+            .is_some_and(|s| s.reports.len() >= self.cfg.max_reports_per_stream.max(1))
         {
             self.resolve_pending(key, out);
             let oldest = self
@@ -1284,6 +1306,17 @@ fn step_in<L>(
     match step {
         Step::Continue(_) if several && !consistent(r, st, kind, text) => Step::Foreign,
         s => s,
+    }
+}
+
+/// Whether a report can be complete as it stands and nothing shows it is
+/// not: its last goroutine block ended (`created by`, the main goroutine's
+/// bottom frame) or its register dump has begun.
+fn looks_finished(st: &State) -> bool {
+    match st.pos {
+        Pos::Location => st.block_frames > 0 && !st.block_open && !st.after_goexit,
+        Pos::Register => true,
+        _ => false,
     }
 }
 
