@@ -92,6 +92,7 @@ test("ECS profile and bounds apply to the stream too", () => {
   assert.deepEqual(got.map(canonical), want.map(canonical));
   const report = got.find((x) => x.go);
   assert.equal(report.log.level, "fatal");
-  assert.equal(report.error.type, "goroutine_dump");
+  assert.equal(report.go.class, "goroutine_dump");
+  assert.equal(typeof report.message, "string");
   assert.equal(report.go.goroutines.length, 1);
 });
