@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Corpus, Rng, Sidecar, free_port};
+use common::{Corpus, Rng, Sidecar};
 use gopanic::reassembler::Config;
 use serde_json::Value;
 
@@ -72,7 +72,10 @@ impl Run {
         for c in configs {
             cmd.arg("--config").arg(repo().join(c));
         }
+        // The test's own file source and sink name their directory by an
+        // environment variable; the shipped configs use none.
         cmd.env("GOPANIC_TEST_DIR", &dir)
+            .env("VECTOR_DANGEROUSLY_ALLOW_ENV_VAR_INTERPOLATION", "true")
             .env("VECTOR_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("vector.log")).unwrap());
@@ -165,11 +168,22 @@ const HOP: &[&str] = &[
     "plugin/vector/tests/vector/sink-file.yaml",
 ];
 
+/// The shipped hop's addresses (literal: Vector >= 0.57 interpolates
+/// environment variables only with --dangerously-allow-env-var-interpolation,
+/// which the test's own file source and sink use for their directory).
+const SIDECAR_PORT: u16 = 8687;
+const RETURN_PORT: u16 = 8688;
+
+/// The shipped ports are fixed: the tests that use them take turns.
+static HOP_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn hop_env(sidecar: u16, back: u16) -> Vec<(&'static str, String)> {
-    vec![
-        ("GOPANIC_ADDRESS", format!("127.0.0.1:{sidecar}")),
-        ("GOPANIC_RETURN_ADDRESS", format!("127.0.0.1:{back}")),
-    ]
+    assert_eq!(
+        (sidecar, back),
+        (SIDECAR_PORT, RETURN_PORT),
+        "the shipped ports"
+    );
+    Vec::new()
 }
 
 #[test]
@@ -178,7 +192,10 @@ fn shipped_config_joins_the_corpus_exactly_and_conserves_every_event() {
     let Some(bin) = vector() else { return };
     eprintln!("{}", version(&bin));
     let corpus = Corpus::build(&config(), &mut Rng(0x9e37_79b9_7f4a_7c15));
-    let (port, back) = (free_port(), free_port());
+    let _turn = HOP_TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (port, back) = (SIDECAR_PORT, RETURN_PORT);
     let _side = Sidecar::start_on(port, &format!("http://127.0.0.1:{back}/"), SIDECAR_ARGS);
     let mut run = Run::start(&bin, "exact", HOP, &hop_env(port, back));
     run.append(&corpus.events);
@@ -201,7 +218,10 @@ fn shipped_config_joins_the_corpus_exactly_and_conserves_every_event() {
 fn killing_gopanic_mid_stream_loses_no_event() {
     let Some(bin) = vector() else { return };
     let corpus = Corpus::build(&config(), &mut Rng(0x2545_f491_4f6c_dd1d));
-    let (port, back) = (free_port(), free_port());
+    let _turn = HOP_TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (port, back) = (SIDECAR_PORT, RETURN_PORT);
     let down = format!("http://127.0.0.1:{back}/");
     let mut side = Sidecar::start_on(port, &down, SIDECAR_ARGS);
     let mut run = Run::start(&bin, "kill", HOP, &hop_env(port, back));
