@@ -98,6 +98,9 @@ test("a pasted CRI log: reports, classes, frames, JSON and LogQL as the CLI give
     await page.click(`${sel} .loki summary`);
     assert.equal(await page.textContent(`${sel} .loki pre`), cli[index]);
     await page.click(`${sel} .ecs summary`);
+    // The ECS form is computed when the details open (a "toggle" event,
+    // dispatched after the click returns): wait for it.
+    await page.waitForFunction((s) => document.querySelector(s).textContent !== "", `${sel} .ecs pre`);
     assert.equal(await page.textContent(`${sel} .ecs pre`), cliEcs[index]);
   }
   assert.equal(shown[0].class, "nil_dereference");
