@@ -23,6 +23,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
+use crate::crash::Event;
 use crate::grammar::{LineKind, classify, is_location, is_log_line};
 
 /// A line as the reassembler sees it: the host's own record, whose text it
@@ -46,30 +47,6 @@ impl Line for &str {
 impl Line for crate::container::LogLine {
     fn text(&self) -> &str {
         &self.text
-    }
-}
-
-/// What kind of crash report a record holds (`go.event`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Event {
-    Panic,
-    FatalError,
-    Signal,
-    DataRace,
-    GoroutineDump,
-    HttpPanic,
-}
-
-impl Event {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Event::Panic => "panic",
-            Event::FatalError => "fatal_error",
-            Event::Signal => "signal",
-            Event::DataRace => "data_race",
-            Event::GoroutineDump => "goroutine_dump",
-            Event::HttpPanic => "http_panic",
-        }
     }
 }
 
