@@ -22,6 +22,9 @@
 
 use std::collections::HashSet;
 use std::hash::Hash;
+use std::sync::LazyLock;
+
+use memchr::memmem::FinderRev;
 
 use crate::crash::Event;
 use crate::grammar::{LineKind, classify, is_location, is_log_line, location_head};
@@ -1841,11 +1844,13 @@ fn best_scored(scored: &[(u64, i32)]) -> Vec<u64> {
 fn root_of(text: &str) -> Option<(bool, &str)> {
     let rest = text.strip_prefix('\t')?;
     let (file, _) = location_head(rest).rsplit_once(':')?;
-    if let Some(at) = file.rfind("/src/") {
-        let (goroot, pkg) = file.split_at(at + 5);
-        if is_std_path(pkg) {
-            return Some((true, goroot));
-        }
+    // A searcher built once (see `location_head`).
+    static SRC: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new("/src/"));
+    if let Some(at) = SRC.rfind(file.as_bytes())
+        && let Some((goroot, pkg)) = file.split_at_checked(at + 5)
+        && is_std_path(pkg)
+    {
+        return Some((true, goroot));
     }
     if !file.starts_with('/') && is_std_path(file) {
         return Some((true, ""));
@@ -1859,8 +1864,8 @@ fn root_of(text: &str) -> Option<(bool, &str)> {
 /// A standard library path: its first element has no dot (`runtime/…`,
 /// `net/http/…`), unlike a module path (`github.com/…`).
 fn is_std_path(path: &str) -> bool {
-    let first = path.split('/').next().unwrap_or_default();
-    path.contains('/') && !first.is_empty() && !first.contains('.')
+    path.split_once('/')
+        .is_some_and(|(first, _)| !first.is_empty() && !first.contains('.'))
 }
 
 /// Whether a goroutine header's state is `running`.
