@@ -593,10 +593,6 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         out: &mut Vec<Output<K, L>>,
     ) {
         let kind = classify(t.line.text());
-        if !self.open.contains_key(key) {
-            self.start(key, t, kind, out);
-            return;
-        }
         let Some(t) = self.step_pending(key, t, kind, out) else {
             return;
         };
