@@ -2,8 +2,8 @@
 //! (a) ordinary CRI log traffic with no crash (the common case: every line
 //!     of a node passes through), and
 //! (b) a `GOTRACEBACK=all` dump of 5,000 goroutines in CRI form.
-//! Each input is measured for decode + reassemble alone, and for decode +
-//! reassemble + parse + classify + JSON record output (what the CLI does).
+//! Each input is measured for decode alone, decode + reassemble, and decode
+//! + reassemble + parse + classify + JSON record output (what the CLI does).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gopanic::container::{Decoder, Format, LogLine};
@@ -131,6 +131,16 @@ fn run(input: &str, emit: bool) -> usize {
     written
 }
 
+/// Decoding alone, to tell its share of the per-line cost.
+fn decode(input: &str) -> usize {
+    let mut d = Decoder::new(Format::Auto, 4 << 20);
+    input
+        .lines()
+        .filter_map(|raw| d.push(raw))
+        .map(|l| l.text.len())
+        .sum()
+}
+
 fn bench(c: &mut Criterion) {
     for (name, input) in [
         ("ordinary_traffic", ordinary_traffic()),
@@ -139,6 +149,7 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Bytes(input.len() as u64));
         g.sample_size(20);
+        g.bench_function("decode", |b| b.iter(|| decode(black_box(&input))));
         g.bench_function("decode+reassemble", |b| {
             b.iter(|| run(black_box(&input), false))
         });

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
+use crate::crash::Event;
 use crate::crash::{Crash, Frame, Goroutine};
-use crate::reassembler::Event;
 
 /// `go.class` values. Kept in one list so the schema and docs can be checked
 /// against it.

@@ -6,7 +6,39 @@
 
 use serde::Serialize;
 
-use crate::reassembler::Event;
+/// What kind of crash report a record holds (`go.event`): the line that
+/// opened it, as the reassembler proved it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// `panic: …`, an unrecovered panic.
+    Panic,
+    /// `fatal error: …`, a runtime throw (with its `runtime: …` lead-ins).
+    FatalError,
+    /// `SIGQUIT: quit` and the like: a signal the runtime did not turn into
+    /// a panic, with its register dump.
+    Signal,
+    /// A race detector report between its `==================` lines.
+    DataRace,
+    /// Goroutine blocks with no panic or fatal error before them.
+    GoroutineDump,
+    /// `http: panic serving …`: a handler panic net/http recovered and
+    /// logged with its stack.
+    HttpPanic,
+}
+
+impl Event {
+    /// The name in records (`go.event`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Panic => "panic",
+            Event::FatalError => "fatal_error",
+            Event::Signal => "signal",
+            Event::DataRace => "data_race",
+            Event::GoroutineDump => "goroutine_dump",
+            Event::HttpPanic => "http_panic",
+        }
+    }
+}
 
 /// One parsed crash report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]

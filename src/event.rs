@@ -141,6 +141,14 @@ impl Line for JsonEvent {
     fn text(&self) -> &str {
         self.text.as_ref().map_or("", |(_, t)| t.as_str())
     }
+
+    fn mem_bytes(&self) -> usize {
+        self.raw.capacity()
+            + self
+                .text
+                .as_ref()
+                .map_or(0, |(f, t)| f.capacity() + t.capacity())
+    }
 }
 
 impl JsonEvent {

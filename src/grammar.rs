@@ -10,6 +10,10 @@
 //! `runtime/signal_*.go` and the race detector print, for Go 1.19 to 1.27
 //! (see `docs/grammar.md` for the line forms with examples).
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
 /// What a single line can be in Go's crash output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineKind {
@@ -227,16 +231,24 @@ pub fn is_location(line: &str) -> bool {
         return false;
     };
     // Cut the optional suffixes, then require `:<digits>` at the end.
-    let head = rest
-        .split_once(" +0x")
-        .or_else(|| rest.split_once(" fp=0x"))
-        .map_or(rest, |(head, _)| head);
-    match head.rsplit_once(':') {
+    match location_head(rest).rsplit_once(':') {
         Some((file, digits)) if !file.is_empty() => {
             !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit())
         }
         _ => false,
     }
+}
+
+/// A location line's `<file>:<line>` (tab removed): what precedes ` +0x…`
+/// (the PC offset), else ` fp=0x…` (the frame's pointers), else all of it.
+pub(crate) fn location_head(rest: &str) -> &str {
+    // Searchers built once: std's `split_once(&str)` sets one up per call,
+    // which costs more than the search on a line this short.
+    static PC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" +0x"));
+    static FP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" fp=0x"));
+    let b = rest.as_bytes();
+    let end = PC.find(b).or_else(|| FP.find(b)).unwrap_or(b.len());
+    rest.get(..end).unwrap_or(rest)
 }
 
 /// `goroutine <id> [` … `]:` with optional `gp=… m=… mp=…` between the id
@@ -365,11 +377,14 @@ pub fn split_args(s: &str) -> Option<(&str, &str)> {
 /// tokens): a JSON or text log line that merely quotes the phrase is not a
 /// crash report.
 fn is_http_panic(line: &str) -> bool {
-    const MARK: &str = "http: panic serving ";
-    let Some((prefix, _)) = line.split_once(MARK) else {
+    // Most lines reach this test: a searcher built once finds the mark
+    // faster than `split_once` can set one up.
+    static MARK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("http: panic serving "));
+    let Some(at) = MARK.find(line.as_bytes()) else {
         return false;
     };
-    prefix.split(' ').all(is_log_prefix_token)
+    line.get(..at)
+        .is_some_and(|prefix| prefix.split(' ').all(is_log_prefix_token))
 }
 
 /// A token of a `log` package prefix: empty, `2026/11/27`, `05:20:58`,

@@ -32,4 +32,5 @@ pub mod record;
 pub mod time;
 
 pub use container::{Decoder, Format, LogLine};
-pub use reassembler::{Config, Event, Output, Reassembler, Report};
+pub use crash::Event;
+pub use reassembler::{Config, Output, Reassembler, Report};

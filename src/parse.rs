@@ -5,11 +5,11 @@
 //! the same rule. It never fails: a line it cannot place is skipped, and the
 //! raw report always travels with the record.
 
+use crate::crash::Event;
 use crate::crash::{
     Crash, CreatedBy, Frame, Goroutine, PanicValue, Race, RaceAccess, RaceGoroutine, Signal,
 };
 use crate::grammar::{LineKind, classify, is_location, split_args};
-use crate::reassembler::Event;
 
 /// Where the parser is: which section the next frame belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -20,15 +20,31 @@
 //! before any line that followed its last line, except foreign lines that
 //! landed inside it, which leave as they arrive.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::Hash;
+use std::sync::LazyLock;
 
-use crate::grammar::{LineKind, classify, is_location, is_log_line};
+use memchr::memmem::FinderRev;
+
+use crate::crash::Event;
+use crate::grammar::{LineKind, classify, is_location, is_log_line, location_head};
+
+mod table;
+use table::Table;
 
 /// A line as the reassembler sees it: the host's own record, whose text it
 /// can read. Ordinary lines come back as the same value, untouched.
 pub trait Line {
+    /// The line's text, without a trailing newline.
     fn text(&self) -> &str;
+
+    /// Bytes the line keeps on the heap, counted against
+    /// [`Config::max_held_bytes`] while the reassembler holds it: by default
+    /// its text's length; a line that carries more (an event's other
+    /// fields) says so.
+    fn mem_bytes(&self) -> usize {
+        self.text().len()
+    }
 }
 
 impl Line for String {
@@ -47,29 +63,11 @@ impl Line for crate::container::LogLine {
     fn text(&self) -> &str {
         &self.text
     }
-}
 
-/// What kind of crash report a record holds (`go.event`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Event {
-    Panic,
-    FatalError,
-    Signal,
-    DataRace,
-    GoroutineDump,
-    HttpPanic,
-}
-
-impl Event {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Event::Panic => "panic",
-            Event::FatalError => "fatal_error",
-            Event::Signal => "signal",
-            Event::DataRace => "data_race",
-            Event::GoroutineDump => "goroutine_dump",
-            Event::HttpPanic => "http_panic",
-        }
+    fn mem_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.time.as_ref().map_or(0, String::capacity)
+            + self.stream.as_ref().map_or(0, String::capacity)
     }
 }
 
@@ -99,6 +97,11 @@ pub struct Config {
     /// the stream crashing together). With 1, a new report's start closes
     /// the open one, as if the stream had a single writer.
     pub max_reports_per_stream: usize,
+    /// The memory all streams together may hold (their lines and the
+    /// bookkeeping around them, see [`Reassembler::held_bytes`]). Past it,
+    /// the stream holding the most gives up its largest report's lines as a
+    /// part (`truncated`, the rest follows as further parts), or closes.
+    pub max_held_bytes: usize,
 }
 
 impl Default for Config {
@@ -112,6 +115,13 @@ impl Default for Config {
             max_open_streams: 4096,
             max_interleaved_lines: 8,
             max_reports_per_stream: 4,
+            // The process stays under 64 MiB: this, plus the part being
+            // written (parsed and serialised, about twice its memory
+            // again), a merged line (4 MiB) and the program (a few MiB).
+            // Measured: the CLI on a 10-million-line dump peaks at 42 MiB
+            // RSS (58 MiB with 24 MiB here; 90 MiB before this bound). A
+            // 5,000-goroutine CRI dump (35,000 lines) takes about 8 MiB.
+            max_held_bytes: 16 << 20,
         }
     }
 }
@@ -255,6 +265,8 @@ struct OpenReport<L> {
     split: Option<Split>,
     /// Creation order, so that `finish` is deterministic.
     seq: u64,
+    /// Memory the lines hold (see [`line_cost`]).
+    mem: usize,
     /// Goroutine ids of the headers printed so far: a traceback prints each
     /// goroutine once, which tells two reports in one stream apart.
     goroutines: HashSet<u64>,
@@ -281,7 +293,19 @@ struct Stream<L> {
     /// The report that took the last line: lines come in runs per writer.
     last: u64,
     /// Reports complete while an older one is still open, by start order.
-    done: Vec<(u64, Event, Vec<L>, Option<Split>)>,
+    done: Vec<Done<L>>,
+    /// Memory held, as last counted ([`Stream::cost`]).
+    cost: usize,
+}
+
+/// A report complete while an older one of its stream is still open.
+struct Done<L> {
+    seq: u64,
+    event: Event,
+    lines: Vec<L>,
+    split: Option<Split>,
+    /// Memory the lines hold.
+    mem: usize,
 }
 
 /// One way of giving the pending lines to the open reports.
@@ -320,6 +344,9 @@ const MAX_HYPOTHESES: usize = 32;
 
 /// Ambiguous lines waiting for a location line, at most.
 const MAX_PENDING: usize = 16;
+/// Goroutine ids remembered per report (about 1 MiB): a dump of millions of
+/// goroutines is told apart from another report by its first ones.
+const MAX_GOROUTINE_IDS: usize = 1 << 16;
 /// Roots remembered per report.
 const MAX_ROOTS: usize = 16;
 /// Lines in another writer's shape held in a row, at most.
@@ -328,28 +355,34 @@ const MAX_HELD_LOG_LINES: usize = 256;
 /// The reassembler; see the module docs.
 pub struct Reassembler<K, L> {
     cfg: Config,
-    open: HashMap<K, Stream<L>>,
+    open: Table<K, Stream<L>>,
     next_seq: u64,
     stats: Stats,
     /// Lines to read (again), as a stack; kept to reuse its allocation.
     work: Vec<Timed<L>>,
+    /// The memory the streams hold, as last counted ([`Stream::cost`]).
+    held_bytes: usize,
 }
 
 impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
+    /// A reassembler with no stream open.
     pub fn new(cfg: Config) -> Self {
         Reassembler {
             cfg,
-            open: HashMap::new(),
+            open: Table::new(),
             next_seq: 0,
             stats: Stats::default(),
             work: Vec::new(),
+            held_bytes: 0,
         }
     }
 
+    /// The limits and timing in force.
     pub fn config(&self) -> &Config {
         &self.cfg
     }
 
+    /// Counters since creation.
     pub fn stats(&self) -> Stats {
         self.stats
     }
@@ -363,6 +396,14 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// grammar decides).
     pub fn holds(&self, key: &K) -> bool {
         self.open.contains_key(key)
+    }
+
+    /// The memory the open streams hold, as counted against
+    /// [`Config::max_held_bytes`]: their lines (text and whatever else a
+    /// host's line carries, see [`Line::mem_bytes`]) and the bookkeeping
+    /// around them.
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
     }
 
     /// Replaces the limits and timing; open reports keep their lines and are
@@ -384,6 +425,8 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             self.step(key, t, &mut work, out);
         }
         self.work = work;
+        self.recount(key);
+        self.keep_budget(out);
     }
 
     /// Closes every report idle since `now - idle_timeout`.
@@ -403,6 +446,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         idle.sort_unstable_by_key(|(seq, _)| *seq);
         for (_, k) in idle {
             self.close_idle(&k, now, out);
+            self.recount(&k);
         }
     }
 
@@ -411,6 +455,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// stream's clock from heartbeats after its last line).
     pub fn tick_stream(&mut self, key: &K, now: i64, out: &mut Vec<Output<K, L>>) {
         self.close_idle(key, now, out);
+        self.recount(key);
     }
 
     /// Closes the open reports of `key`, if any, as if nothing more could
@@ -451,6 +496,72 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         }
     }
 
+    /// Counts again what stream `key` holds (after a line or a close).
+    fn recount(&mut self, key: &K) {
+        if let Some(s) = self.open.get_mut(key) {
+            let cost = s.cost();
+            self.held_bytes = self.held_bytes.saturating_sub(s.cost) + cost;
+            s.cost = cost;
+        }
+    }
+
+    /// Past [`Config::max_held_bytes`], frees memory down to 7/8 of it (so
+    /// that a host at the bound does not search the streams on every line):
+    /// the stream holding the most gives up its largest report's lines as a
+    /// part, as [`Config::max_report_bytes`] would, or closes when that
+    /// frees more (its held lines, an unproven report, bookkeeping).
+    fn keep_budget(&mut self, out: &mut Vec<Output<K, L>>) {
+        if self.held_bytes <= self.cfg.max_held_bytes {
+            return;
+        }
+        let target = self.cfg.max_held_bytes / 8 * 7;
+        while self.held_bytes > target {
+            let largest = self.open.iter().max_by_key(|(_, s)| s.cost);
+            let Some(key) = largest.map(|(k, _)| k.clone()) else {
+                return;
+            };
+            if !self.split_largest(&key, out) {
+                self.close(&key, out);
+            }
+            self.recount(&key);
+        }
+    }
+
+    /// The largest confirmed report of `key` leaves as a part, if its lines
+    /// take more memory than the stream's held and pending lines; the rest
+    /// of it follows as further parts.
+    fn split_largest(&mut self, key: &K, out: &mut Vec<Output<K, L>>) -> bool {
+        let Some(s) = self.open.get_mut(key) else {
+            return false;
+        };
+        let held = s.held.iter().map(|h| line_cost(&h.line));
+        let waiting: usize = held
+            .chain(s.pending.iter().map(|t| line_cost(&t.line)))
+            .sum();
+        let largest = s.reports.iter_mut().max_by_key(|r| r.mem);
+        let Some(r) = largest.filter(|r| r.st.confirmed && !r.lines.is_empty()) else {
+            return false;
+        };
+        if r.mem < waiting {
+            return false;
+        }
+        let mut to = Emit {
+            cfg: &self.cfg,
+            stats: &mut self.stats,
+            key,
+            out,
+        };
+        emit_part(r, &mut to);
+        true
+    }
+
+    /// Removes the stream of `key`, uncounting what it held.
+    fn drop_stream(&mut self, key: &K) -> Option<Stream<L>> {
+        let s = self.open.remove(key)?;
+        self.held_bytes = self.held_bytes.saturating_sub(s.cost);
+        Some(s)
+    }
+
     /// Closes the reports of `key` idle at `now`, oldest first.
     fn close_idle(&mut self, key: &K, now: i64, out: &mut Vec<Output<K, L>>) {
         let Some(s) = self.open.get(key) else {
@@ -484,10 +595,6 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         out: &mut Vec<Output<K, L>>,
     ) {
         let kind = classify(t.line.text());
-        if !self.open.contains_key(key) {
-            self.start(key, t, kind, out);
-            return;
-        }
         let Some(t) = self.step_pending(key, t, kind, out) else {
             return;
         };
@@ -495,96 +602,73 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             self.start(key, t, kind, out);
             return;
         };
-        let text = t.line.text();
-        let several = s.reports.len() > 1;
-        let mut cands: Vec<(usize, Pos)> = Vec::new();
-        let (mut hold, mut end_unconfirmed) = (false, false);
-        for (i, r) in s.reports.iter().enumerate() {
-            let hb = held_before(&s.held, r.seq);
-            let step = step_in(r, &r.st, hb, several, kind, text);
-            match step {
-                Step::Continue(pos) => cands.push((i, pos)),
-                Step::Hold => hold = true,
-                _ => {}
-            }
-            // Unconfirmed reports never hold or interleave: anything that
-            // does not prove them ends them.
-            if !r.st.confirmed && !matches!(step, Step::Continue(_)) {
-                end_unconfirmed = true;
-            }
-        }
-        match cands.as_slice() {
-            [] => {}
-            &[(i, pos)] => {
+        let fit = fit(s, kind, t.line.text());
+        match fit.first {
+            Some((i, pos)) if fit.others.is_empty() => {
                 self.continue_report(key, i, t, kind, pos, out);
-                return;
             }
-            _ => {
-                let pick = if kind == LineKind::Indented && is_location(text) {
-                    best_by_affinity(s, &cands, text)
-                } else {
-                    None
-                };
-                if let Some((i, pos)) = pick {
-                    self.continue_report(key, i, t, kind, pos, out);
-                } else {
-                    // Undecided: each candidate taking it is a hypothesis,
-                    // and the next lines decide (see `step_pending`).
-                    let now: Vec<(u64, State, HeldBefore)> = s
-                        .reports
-                        .iter()
-                        .map(|r| (r.seq, r.st, held_before(&s.held, r.seq)))
-                        .collect();
-                    s.beam = cands
-                        .iter()
-                        .filter_map(|&(i, pos)| {
-                            let seq = s.reports.get(i)?.seq;
-                            let mut states = now.clone();
-                            if takes_separator(kind) {
-                                // The blank line is this block's separator.
-                                for x in &mut states {
-                                    x.2.blank = false;
-                                }
-                            }
-                            let st = states.iter_mut().find(|x| x.0 == seq)?;
-                            advance(&mut st.1, kind, text, pos);
-                            st.2 = HeldBefore::default();
-                            Some(Hypothesis {
-                                owners: vec![seq],
-                                states,
-                                learned: Vec::new(),
-                            })
-                        })
-                        .collect();
-                    s.pending.push(t);
-                }
-                return;
+            Some(first) => {
+                let mut cands = fit.others;
+                cands.insert(0, first);
+                self.take_undecided(key, t, kind, &cands, out);
             }
+            None => self.step_unclaimed(key, t, kind, &fit, work, out),
         }
-        // No report continues with the line.
-        let log_line = is_log_line(text);
-        let unconfirmed_waits = end_unconfirmed && log_line;
-        if end_unconfirmed && !log_line {
-            // An unproven start that the line disproves: its lines are read
-            // again as ordinary lines (the first) or afresh (the rest).
-            work.push(t);
-            let seqs: Vec<u64> = s
-                .reports
-                .iter()
-                .filter(|r| !r.st.confirmed)
-                .map(|r| r.seq)
-                .collect();
-            self.resolve_pending(key, out);
-            for seq in seqs {
-                self.end_one(key, seq, work, out);
-            }
+    }
+
+    /// A line that several reports continue equally well: a location line's
+    /// file may single one out; otherwise each candidate taking it is a
+    /// hypothesis, and the next lines decide (see `step_pending`).
+    fn take_undecided(
+        &mut self,
+        key: &K,
+        t: Timed<L>,
+        kind: LineKind,
+        cands: &[(usize, Pos)],
+        out: &mut Vec<Output<K, L>>,
+    ) {
+        let Some(s) = self.open.get_mut(key) else {
+            out.push(Output::Line(key.clone(), t.line));
+            return;
+        };
+        let text = t.line.text();
+        let pick = if kind == LineKind::Indented && is_location(text) {
+            best_by_affinity(s, cands, text)
+        } else {
+            None
+        };
+        if let Some((i, pos)) = pick {
+            self.continue_report(key, i, t, kind, pos, out);
+            return;
+        }
+        s.beam = open_beam(s, cands, kind, text);
+        s.pending.push(t);
+    }
+
+    /// A line that no open report of its stream continues: it disproves an
+    /// unconfirmed report, starts one of its own, leaves as another writer's
+    /// line, or waits (held) for the next lines to tell.
+    fn step_unclaimed(
+        &mut self,
+        key: &K,
+        t: Timed<L>,
+        kind: LineKind,
+        fit: &Fit,
+        work: &mut Vec<Timed<L>>,
+        out: &mut Vec<Output<K, L>>,
+    ) {
+        let log_line = is_log_line(t.line.text());
+        if fit.end_unconfirmed && !log_line {
+            self.disprove(key, t, work, out);
             return;
         }
         if starts_report(kind) || kind == LineKind::RuntimeNote {
             self.start(key, t, kind, out);
             return;
         }
+        let unconfirmed_waits = fit.end_unconfirmed && log_line;
         let Some(s) = self.open.get_mut(key) else {
+            out.push(Output::Line(key.clone(), t.line));
             return;
         };
         if log_line && s.held.is_empty() && !unconfirmed_waits {
@@ -594,35 +678,8 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             out.push(Output::Line(key.clone(), t.line));
             return;
         }
-        if hold || unconfirmed_waits {
-            let limit = if log_line {
-                MAX_HELD_LOG_LINES
-            } else {
-                self.cfg.max_interleaved_lines
-            };
-            // Counted since the newest report started: lines held before
-            // it are not its own.
-            let newest = s.reports.iter().map(|r| r.seq).max().unwrap_or(0);
-            let since = s.held.iter().filter(|h| h.after >= newest);
-            let count = if log_line {
-                since.count()
-            } else {
-                since.filter(|h| !is_log_line(h.line.text())).count()
-            };
-            if count >= limit {
-                // The reports ended before these lines (their writer died):
-                // they leave, and the held lines are read afresh.
-                work.push(t);
-                self.end_all(key, work, out);
-                return;
-            }
-            let after = self.next_seq;
-            s.held.push(HeldLine {
-                line: t.line,
-                time: t.time,
-                after,
-                declined: 0,
-            });
+        if fit.hold || unconfirmed_waits {
+            self.hold(key, t, log_line, work, out);
             return;
         }
         if s.foreign_run >= self.cfg.max_interleaved_lines && !log_line {
@@ -635,6 +692,75 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         }
         self.stats.foreign_lines += 1;
         out.push(Output::Line(key.clone(), t.line));
+    }
+
+    /// An unproven start that the line disproves: its lines are read again
+    /// as ordinary lines (the first) or afresh (the rest), then the line.
+    fn disprove(
+        &mut self,
+        key: &K,
+        t: Timed<L>,
+        work: &mut Vec<Timed<L>>,
+        out: &mut Vec<Output<K, L>>,
+    ) {
+        work.push(t);
+        let seqs: Vec<u64> = self
+            .open
+            .get(key)
+            .map(|s| {
+                s.reports
+                    .iter()
+                    .filter(|r| !r.st.confirmed)
+                    .map(|r| r.seq)
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.resolve_pending(key, out);
+        for seq in seqs {
+            self.end_one(key, seq, work, out);
+        }
+    }
+
+    /// Holds a line whose fate the next lines decide, unless too many wait
+    /// already: then the reports ended before them (their writer died), they
+    /// leave, and the held lines are read afresh.
+    fn hold(
+        &mut self,
+        key: &K,
+        t: Timed<L>,
+        log_line: bool,
+        work: &mut Vec<Timed<L>>,
+        out: &mut Vec<Output<K, L>>,
+    ) {
+        let Some(s) = self.open.get_mut(key) else {
+            out.push(Output::Line(key.clone(), t.line));
+            return;
+        };
+        let limit = if log_line {
+            MAX_HELD_LOG_LINES
+        } else {
+            self.cfg.max_interleaved_lines
+        };
+        // Counted since the newest report started: lines held before it are
+        // not its own.
+        let newest = s.reports.iter().map(|r| r.seq).max().unwrap_or(0);
+        let since = s.held.iter().filter(|h| h.after >= newest);
+        let count = if log_line {
+            since.count()
+        } else {
+            since.filter(|h| !is_log_line(h.line.text())).count()
+        };
+        if count >= limit {
+            work.push(t);
+            self.end_all(key, work, out);
+            return;
+        }
+        s.held.push(HeldLine {
+            line: t.line,
+            time: t.time,
+            after: self.next_seq,
+            declined: 0,
+        });
     }
 
     /// With lines pending (they continued several reports equally well),
@@ -661,81 +787,12 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             out.push(Output::Line(key.clone(), t.line));
             return None;
         }
-        let several = s.reports.len() > 1;
-        // Each hypothesis extended by each report that continues the line
-        // in it (with that line's affinity), or by no report for a blank
-        // line that may be a separator.
-        let mut next: Vec<(Hypothesis, i32)> = Vec::new();
-        for h in &s.beam {
-            let mut held_blank = false;
-            for (k, &(seq, st, hb)) in h.states.iter().enumerate() {
-                let Some(r) = s.reports.iter().find(|r| r.seq == seq) else {
-                    continue;
-                };
-                match step_in(r, &st, hb, several, kind, text) {
-                    Step::Continue(pos) => {
-                        let mut c = h.clone();
-                        if hb.blank && takes_separator(kind) {
-                            // The blank line is this block's separator now.
-                            for x in &mut c.states {
-                                x.2.blank = false;
-                            }
-                        }
-                        if let Some(x) = c.states.get_mut(k) {
-                            advance(&mut x.1, kind, text, pos);
-                            x.2 = HeldBefore::default();
-                        }
-                        c.owners.push(seq);
-                        let location = kind == LineKind::Indented && is_location(text);
-                        let score = if location {
-                            affinity(r, text, &c.learned)
-                        } else {
-                            UNKNOWN
-                        };
-                        if location && let Some((std, root)) = root_of(text) {
-                            c.learned.push((seq, std, root.into()));
-                        }
-                        next.push((c, score));
-                    }
-                    Step::Hold if kind == LineKind::Blank => held_blank = true,
-                    _ => {}
-                }
-            }
-            if held_blank {
-                let mut c = h.clone();
-                for x in &mut c.states {
-                    x.2 = HeldBefore {
-                        any: true,
-                        blank: true,
-                    };
-                }
-                c.owners.push(0);
-                next.push((c, UNKNOWN));
-            }
-        }
+        let mut next = extend_beam(s, kind, text);
         if kind == LineKind::Indented && is_location(text) && !next.is_empty() {
             // The file tells binaries apart (see `best_scored`).
-            let scored: Vec<(u64, i32)> = next
-                .iter()
-                .enumerate()
-                .map(|(n, (_, score))| (n as u64, *score))
-                .collect();
-            let keep = best_scored(&scored);
-            let mut n = 0;
-            next.retain(|_| {
-                n += 1;
-                keep.contains(&(n - 1))
-            });
+            keep_best_scored(&mut next);
         }
-        // Keep the hypotheses that switch least between reports.
-        let last = s.last;
-        next.sort_by_key(|(h, _)| switches(last, h));
-        let mut beam: Vec<Hypothesis> = Vec::new();
-        for (h, _) in next {
-            if beam.len() < MAX_HYPOTHESES && !beam.iter().any(|b| b.owners == h.owners) {
-                beam.push(h);
-            }
-        }
+        let beam = fewest_switches(s.last, next);
         if beam.is_empty() || s.pending.len() >= MAX_PENDING {
             // The line continues no hypothesis (or too many lines wait): the
             // pending lines go as the likeliest one says, then the line is
@@ -830,21 +887,27 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// A line that no open report continues: ordinary, or the start of a
     /// report (alongside the open ones of its stream, if any).
     fn start(&mut self, key: &K, t: Timed<L>, kind: LineKind, out: &mut Vec<Output<K, L>>) {
-        let (event, confirmed, pos) = match kind {
-            LineKind::Panic => (Event::Panic, true, Pos::Message),
-            LineKind::HttpPanic => (Event::HttpPanic, true, Pos::Message),
-            LineKind::FatalError => (Event::FatalError, true, Pos::Message),
-            LineKind::RuntimeNote | LineKind::FaultAddress => {
-                (Event::FatalError, false, Pos::Message)
-            }
-            LineKind::SignalHeader => (Event::Signal, false, Pos::SignalHeader),
-            LineKind::RaceDelimiter => (Event::DataRace, false, Pos::RaceOpen),
-            LineKind::GoroutineHeader => (Event::GoroutineDump, false, Pos::Header),
-            _ => {
-                out.push(Output::Line(key.clone(), t.line));
-                return;
-            }
+        let Some((event, confirmed, pos)) = opening(kind) else {
+            out.push(Output::Line(key.clone(), t.line));
+            return;
         };
+        self.make_room(key, out);
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        let Some(s) = self.open.get_or_insert_with(key, Stream::new) else {
+            out.push(Output::Line(key.clone(), t.line));
+            return;
+        };
+        let st = State::opened(event, confirmed, pos, kind);
+        s.reports.push(OpenReport::new(seq, st, t));
+        s.last = seq;
+        s.foreign_run = 0;
+    }
+
+    /// Before a report opens in stream `key`: the stream's reports that look
+    /// finished leave, and the bounds on open streams and on reports per
+    /// stream close the oldest.
+    fn make_room(&mut self, key: &K, out: &mut Vec<Output<K, L>>) {
         // Reports whose last goroutine block is complete leave now: one
         // writer's reports follow one another far more often than two
         // writers crash at once, and hosts see the report without waiting for
@@ -869,10 +932,11 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         if !self.open.contains_key(key) && self.open.len() >= self.cfg.max_open_streams {
             self.evict_one(out);
         }
+        let per_stream = self.cfg.max_reports_per_stream.max(1);
         if self
             .open
             .get(key)
-            .is_some_and(|s| s.reports.len() >= self.cfg.max_reports_per_stream.max(1))
+            .is_some_and(|s| s.reports.len() >= per_stream)
         {
             self.resolve_pending(key, out);
             let oldest = self
@@ -884,55 +948,10 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
                 self.close_one(key, seq, out);
             }
         }
-        self.next_seq += 1;
-        let seq = self.next_seq;
-        let bytes = t.line.text().len() + 1;
-        let mut st = State {
-            event,
-            confirmed,
-            http: kind == LineKind::HttpPanic,
-            pos,
-            block_frames: 0,
-            block_elided: false,
-            block_done: false,
-            after_main: false,
-            block_open: false,
-            after_goexit: false,
-            main_block: false,
-            throws: 0,
-            first_running: matches!(kind, LineKind::Panic | LineKind::HttpPanic),
-        };
-        if kind == LineKind::FatalError {
-            st.throws = 1;
-        }
-        let mut goroutines = HashSet::new();
-        if let Some(id) = goroutine_id(t.line.text()) {
-            goroutines.insert(id);
-        }
-        let report = OpenReport {
-            st,
-            lines: vec![t.line],
-            bytes,
-            last_time: t.time,
-            split: None,
-            seq,
-            goroutines,
-            roots: Vec::new(),
-        };
-        let s = self.open.entry(key.clone()).or_insert_with(|| Stream {
-            reports: Vec::new(),
-            held: Vec::new(),
-            pending: Vec::new(),
-            beam: Vec::new(),
-            foreign_run: 0,
-            last: 0,
-            done: Vec::new(),
-        });
-        s.reports.push(report);
-        s.last = seq;
-        s.foreign_run = 0;
     }
 
+    /// Report `i` of `key` continues with the line, which leaves it at
+    /// `pos`; the held lines before it are settled first.
     fn continue_report(
         &mut self,
         key: &K,
@@ -943,64 +962,30 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         out: &mut Vec<Output<K, L>>,
     ) {
         let Some(s) = self.open.get_mut(key) else {
+            out.push(Output::Line(key.clone(), t.line));
             return;
         };
         let several = s.reports.len() > 1;
         let Some(r) = s.reports.get_mut(i) else {
+            out.push(Output::Line(key.clone(), t.line));
             return;
         };
-        // The line proves what the held lines were: blank lines and lines
-        // of a panic value belong to the report, anything else was foreign.
-        // Lines after the last blank line are never value lines (Go prints
-        // the value, then one blank line, then the goroutine header), and a
-        // line in a log's shape is no value line either.
-        let value_lines =
-            r.st.pos == Pos::Message && matches!(r.st.event, Event::Panic | Event::HttpPanic);
-        let held = std::mem::take(&mut s.held);
-        let seq = r.seq;
-        let mine = |h: &HeldLine<L>| h.after >= seq && h.declined != seq;
-        let last_blank = held
-            .iter()
-            .rposition(|h| mine(h) && is_blank(h.line.text()));
-        let mut keep = Vec::new();
-        for (j, mut h) in held.into_iter().enumerate() {
-            let text = h.line.text();
-            let mine = mine(&h);
-            let blank = is_blank(text);
-            let value = value_lines && last_blank.is_some_and(|b| j < b) && !is_log_line(text);
-            // Go prints one blank line before a block: with several reports
-            // open, an earlier blank may be another report's separator.
-            let separator = blank && takes_separator(kind) && (!several || last_blank == Some(j));
-            if mine && (separator || value) {
-                add_line(r, h.line, &self.cfg, &mut self.stats, key, out);
-            } else if blank && several {
-                // Perhaps the separator of another report's next block.
-                h.declined = seq;
-                keep.push(h);
-            } else {
-                self.stats.foreign_lines += 1;
-                out.push(Output::Line(key.clone(), h.line));
-            }
+        let mut to = Emit {
+            cfg: &self.cfg,
+            stats: &mut self.stats,
+            key,
+            out,
+        };
+        if !s.held.is_empty() {
+            let held = std::mem::take(&mut s.held);
+            s.held = settle_held(r, held, kind, several, &mut to);
         }
-        s.held = keep;
         let text = t.line.text();
         advance(&mut r.st, kind, text, pos);
-        if kind == LineKind::GoroutineHeader
-            && let Some(id) = goroutine_id(text)
-        {
-            r.goroutines.insert(id);
-        }
-        if kind == LineKind::Indented
-            && pos == Pos::Location
-            && let Some(root) = root_of(text)
-            && r.roots.len() < MAX_ROOTS
-            && !r.roots.iter().any(|x| x.0 == root.0 && *x.1 == *root.1)
-        {
-            r.roots.push((root.0, root.1.into()));
-        }
+        r.note(kind, pos, text);
         r.last_time = r.last_time.max(t.time);
         let seq = r.seq;
-        add_line(r, t.line, &self.cfg, &mut self.stats, key, out);
+        add_line(r, t.line, &mut to);
         s.last = seq;
         s.foreign_run = 0;
         if kind == LineKind::RaceDelimiter {
@@ -1031,56 +1016,79 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         }
         let mut again: Vec<Timed<L>> = Vec::new();
         if r.st.confirmed {
-            // Reports leave in the order they started: one that ends while
-            // an older one is still open waits for it.
-            s.done.push((r.seq, r.st.event, r.lines, r.split));
-            let oldest_open = s.reports.first().map_or(u64::MAX, |o| o.seq);
-            s.done.sort_unstable_by_key(|d| d.0);
-            let ready = s.done.partition_point(|d| d.0 < oldest_open);
-            let ready: Vec<_> = s.done.drain(..ready).collect();
-            for (_, event, lines, split) in ready {
-                self.emit(key, event, lines, split, out);
-            }
+            self.leave_in_order(key, r, out);
         } else {
-            let mut lines = r.lines.into_iter();
-            if let Some(first) = lines.next() {
-                if stream_done {
-                    out.push(Output::Line(key.clone(), first));
-                } else {
-                    // An ordinary line after the reports still open: it
-                    // waits so as not to leave before them.
-                    let after = self.next_seq;
-                    if let Some(s) = self.open.get_mut(key) {
-                        s.held.push(HeldLine {
-                            line: first,
-                            time: r.last_time,
-                            after,
-                            declined: 0,
-                        });
-                    }
-                }
-            }
-            again.extend(lines.map(|line| Timed {
-                line,
-                time: r.last_time,
-            }));
+            self.disown(key, r, stream_done, &mut again, out);
         }
         if stream_done {
             // Nothing can own the held lines now: they are read afresh.
-            let s = self.open.remove(key);
-            let (done, held, pending) =
-                s.map_or_else(Default::default, |s| (s.done, s.held, s.pending));
-            for (_, event, lines, split) in done {
-                self.emit(key, event, lines, split, out);
+            if let Some(s) = self.drop_stream(key) {
+                for d in s.done {
+                    self.emit(key, d.event, d.lines, d.split, out);
+                }
+                again.extend(s.held.into_iter().map(|h| Timed {
+                    line: h.line,
+                    time: h.time,
+                }));
+                again.extend(s.pending);
             }
-            again.extend(held.into_iter().map(|h| Timed {
-                line: h.line,
-                time: h.time,
-            }));
-            again.extend(pending);
         }
         // `work` is a stack: these arrived before the line on top of it.
         work.extend(again.into_iter().rev());
+    }
+
+    /// A confirmed report leaves, after the reports of its stream that
+    /// started before it: one that ends while an older one is still open
+    /// waits for it.
+    fn leave_in_order(&mut self, key: &K, r: OpenReport<L>, out: &mut Vec<Output<K, L>>) {
+        let Some(s) = self.open.get_mut(key) else {
+            self.emit(key, r.st.event, r.lines, r.split, out);
+            return;
+        };
+        s.done.push(Done {
+            seq: r.seq,
+            event: r.st.event,
+            lines: r.lines,
+            split: r.split,
+            mem: r.mem,
+        });
+        let oldest_open = s.reports.first().map_or(u64::MAX, |o| o.seq);
+        s.done.sort_unstable_by_key(|d| d.seq);
+        let ready = s.done.partition_point(|d| d.seq < oldest_open);
+        let ready: Vec<Done<L>> = s.done.drain(..ready).collect();
+        for d in ready {
+            self.emit(key, d.event, d.lines, d.split, out);
+        }
+    }
+
+    /// An unconfirmed report ends: its first line is an ordinary line (held
+    /// while other reports of the stream are open, not to leave before
+    /// them), the others go to `again` to be read afresh.
+    fn disown(
+        &mut self,
+        key: &K,
+        r: OpenReport<L>,
+        stream_done: bool,
+        again: &mut Vec<Timed<L>>,
+        out: &mut Vec<Output<K, L>>,
+    ) {
+        let mut lines = r.lines.into_iter();
+        if let Some(first) = lines.next() {
+            let after = self.next_seq;
+            match self.open.get_mut(key) {
+                Some(s) if !stream_done => s.held.push(HeldLine {
+                    line: first,
+                    time: r.last_time,
+                    after,
+                    declined: 0,
+                }),
+                _ => out.push(Output::Line(key.clone(), first)),
+            }
+        }
+        again.extend(lines.map(|line| Timed {
+            line,
+            time: r.last_time,
+        }));
     }
 
     /// Every report of `key` ends before the last line of `work`.
@@ -1131,6 +1139,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         }
     }
 
+    /// Past `max_open_streams`: the stream idle the longest closes.
     fn evict_one(&mut self, out: &mut Vec<Output<K, L>>) {
         let oldest = self
             .open
@@ -1184,38 +1193,413 @@ fn is_idle<L>(r: &OpenReport<L>, cfg: &Config, now: i64) -> bool {
     now.saturating_sub(r.last_time) >= timeout
 }
 
+/// How the open reports of a stream take a line.
+struct Fit {
+    /// The first report that continues with the line, and where it leaves it.
+    first: Option<(usize, Pos)>,
+    /// The other reports that continue with it (rarely any).
+    others: Vec<(usize, Pos)>,
+    /// A report may take it once the next lines tell.
+    hold: bool,
+    /// An unconfirmed report does not continue with it.
+    end_unconfirmed: bool,
+}
+
+/// What each open report of `s` makes of a line.
+fn fit<L: Line>(s: &Stream<L>, kind: LineKind, text: &str) -> Fit {
+    let several = s.reports.len() > 1;
+    let mut fit = Fit {
+        first: None,
+        others: Vec::new(),
+        hold: false,
+        end_unconfirmed: false,
+    };
+    for (i, r) in s.reports.iter().enumerate() {
+        let hb = held_before(&s.held, r.seq);
+        let step = step_in(r, &r.st, hb, several, kind, text);
+        match step {
+            Step::Continue(pos) if fit.first.is_none() => fit.first = Some((i, pos)),
+            Step::Continue(pos) => fit.others.push((i, pos)),
+            Step::Hold => fit.hold = true,
+            Step::Foreign | Step::End => {}
+        }
+        // Unconfirmed reports never hold or interleave: anything that does
+        // not prove them ends them.
+        if !r.st.confirmed && !matches!(step, Step::Continue(_)) {
+            fit.end_unconfirmed = true;
+        }
+    }
+    fit
+}
+
+/// The hypotheses for a line that the candidates continue equally well:
+/// one per candidate taking it.
+fn open_beam<L: Line>(
+    s: &Stream<L>,
+    cands: &[(usize, Pos)],
+    kind: LineKind,
+    text: &str,
+) -> Vec<Hypothesis> {
+    let now: Vec<(u64, State, HeldBefore)> = s
+        .reports
+        .iter()
+        .map(|r| (r.seq, r.st, held_before(&s.held, r.seq)))
+        .collect();
+    cands
+        .iter()
+        .filter_map(|&(i, pos)| {
+            let seq = s.reports.get(i)?.seq;
+            let mut states = now.clone();
+            if takes_separator(kind) {
+                // The blank line is this block's separator.
+                for x in &mut states {
+                    x.2.blank = false;
+                }
+            }
+            let st = states.iter_mut().find(|x| x.0 == seq)?;
+            advance(&mut st.1, kind, text, pos);
+            st.2 = HeldBefore::default();
+            Some(Hypothesis {
+                owners: vec![seq],
+                states,
+                learned: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// Each hypothesis of `s` extended by each report that continues the line
+/// in it (with that line's affinity), or by no report for a blank line that
+/// may be a separator.
+fn extend_beam<L: Line>(s: &Stream<L>, kind: LineKind, text: &str) -> Vec<(Hypothesis, i32)> {
+    let several = s.reports.len() > 1;
+    let mut next: Vec<(Hypothesis, i32)> = Vec::new();
+    for h in &s.beam {
+        let mut held_blank = false;
+        for (k, &(seq, st, hb)) in h.states.iter().enumerate() {
+            let Some(r) = s.reports.iter().find(|r| r.seq == seq) else {
+                continue;
+            };
+            match step_in(r, &st, hb, several, kind, text) {
+                Step::Continue(pos) => next.push(extend(h, r, k, hb, kind, text, pos)),
+                Step::Hold if kind == LineKind::Blank => held_blank = true,
+                _ => {}
+            }
+        }
+        if held_blank {
+            let mut c = h.clone();
+            for x in &mut c.states {
+                x.2 = HeldBefore {
+                    any: true,
+                    blank: true,
+                };
+            }
+            c.owners.push(0);
+            next.push((c, UNKNOWN));
+        }
+    }
+    next
+}
+
+/// Hypothesis `h` with report `r` (its `k`th state, seeing `hb` held)
+/// taking the line, which leaves it at `pos`; scored by the line's affinity
+/// to `r` if it is a location line.
+fn extend<L: Line>(
+    h: &Hypothesis,
+    r: &OpenReport<L>,
+    k: usize,
+    hb: HeldBefore,
+    kind: LineKind,
+    text: &str,
+    pos: Pos,
+) -> (Hypothesis, i32) {
+    let mut c = h.clone();
+    if hb.blank && takes_separator(kind) {
+        // The blank line is this block's separator now.
+        for x in &mut c.states {
+            x.2.blank = false;
+        }
+    }
+    if let Some(x) = c.states.get_mut(k) {
+        advance(&mut x.1, kind, text, pos);
+        x.2 = HeldBefore::default();
+    }
+    c.owners.push(r.seq);
+    let location = kind == LineKind::Indented && is_location(text);
+    let score = if location {
+        affinity(r, text, &c.learned)
+    } else {
+        UNKNOWN
+    };
+    if location && let Some((std, root)) = root_of(text) {
+        c.learned.push((r.seq, std, root.into()));
+    }
+    (c, score)
+}
+
+/// Keeps the hypotheses whose binary a location line's file may be (see
+/// [`best_scored`]).
+fn keep_best_scored(next: &mut Vec<(Hypothesis, i32)>) {
+    let scored: Vec<(u64, i32)> = next
+        .iter()
+        .enumerate()
+        .map(|(n, (_, score))| (n as u64, *score))
+        .collect();
+    let keep = best_scored(&scored);
+    let mut n = 0;
+    next.retain(|_| {
+        n += 1;
+        keep.contains(&(n - 1))
+    });
+}
+
+/// The distinct hypotheses that switch least between reports (from report
+/// `last`), at most [`MAX_HYPOTHESES`].
+fn fewest_switches(last: u64, mut next: Vec<(Hypothesis, i32)>) -> Vec<Hypothesis> {
+    next.sort_by_key(|(h, _)| switches(last, h));
+    let mut beam: Vec<Hypothesis> = Vec::new();
+    for (h, _) in next {
+        if beam.len() < MAX_HYPOTHESES && !beam.iter().any(|b| b.owners == h.owners) {
+            beam.push(h);
+        }
+    }
+    beam
+}
+
+/// The report a line opens, if it opens one: its event, whether the line
+/// proves it a crash report, and where the report is after it.
+fn opening(kind: LineKind) -> Option<(Event, bool, Pos)> {
+    Some(match kind {
+        LineKind::Panic => (Event::Panic, true, Pos::Message),
+        LineKind::HttpPanic => (Event::HttpPanic, true, Pos::Message),
+        LineKind::FatalError => (Event::FatalError, true, Pos::Message),
+        LineKind::RuntimeNote | LineKind::FaultAddress => (Event::FatalError, false, Pos::Message),
+        LineKind::SignalHeader => (Event::Signal, false, Pos::SignalHeader),
+        LineKind::RaceDelimiter => (Event::DataRace, false, Pos::RaceOpen),
+        LineKind::GoroutineHeader => (Event::GoroutineDump, false, Pos::Header),
+        _ => return None,
+    })
+}
+
+impl State {
+    /// The state after a report's opening line of kind `kind`.
+    fn opened(event: Event, confirmed: bool, pos: Pos, kind: LineKind) -> Self {
+        State {
+            event,
+            confirmed,
+            http: kind == LineKind::HttpPanic,
+            pos,
+            block_frames: 0,
+            block_elided: false,
+            block_done: false,
+            after_main: false,
+            block_open: false,
+            after_goexit: false,
+            main_block: false,
+            throws: u8::from(kind == LineKind::FatalError),
+            first_running: matches!(kind, LineKind::Panic | LineKind::HttpPanic),
+        }
+    }
+}
+
+impl<L: Line> OpenReport<L> {
+    /// A report opened by line `t`.
+    fn new(seq: u64, st: State, t: Timed<L>) -> Self {
+        let mut goroutines = HashSet::new();
+        if let Some(id) = goroutine_id(t.line.text()) {
+            goroutines.insert(id);
+        }
+        OpenReport {
+            st,
+            bytes: t.line.text().len() + 1,
+            mem: line_cost(&t.line),
+            lines: vec![t.line],
+            last_time: t.time,
+            split: None,
+            seq,
+            goroutines,
+            roots: Vec::new(),
+        }
+    }
+
+    /// Remembers what a continuing line shows of the binary: a goroutine
+    /// printed, a root its files live under.
+    fn note(&mut self, kind: LineKind, pos: Pos, text: &str) {
+        if kind == LineKind::GoroutineHeader
+            && self.goroutines.len() < MAX_GOROUTINE_IDS
+            && let Some(id) = goroutine_id(text)
+        {
+            self.goroutines.insert(id);
+        }
+        if kind == LineKind::Indented
+            && pos == Pos::Location
+            && self.roots.len() < MAX_ROOTS
+            && let Some(root) = root_of(text)
+            && !self.roots.iter().any(|x| x.0 == root.0 && *x.1 == *root.1)
+        {
+            self.roots.push((root.0, root.1.into()));
+        }
+    }
+
+    /// Bytes of memory the report holds.
+    fn cost(&self) -> usize {
+        let spare = self.lines.capacity() - self.lines.len();
+        let roots: usize = self.roots.iter().map(|(_, r)| r.len()).sum();
+        std::mem::size_of::<Self>()
+            + self.mem
+            + spare * std::mem::size_of::<L>()
+            + self.goroutines.capacity() * (std::mem::size_of::<u64>() + 1)
+            + self.roots.capacity() * std::mem::size_of::<(bool, Box<str>)>()
+            + roots
+    }
+}
+
+/// Bytes of memory a line takes where the reassembler keeps it: the value
+/// itself, what it keeps on the heap, and the allocator's share.
+fn line_cost<L: Line>(line: &L) -> usize {
+    std::mem::size_of::<L>() + line.mem_bytes() + ALLOC_OVERHEAD
+}
+
+/// What the allocator adds to a line's heap blocks, roughly: a header and
+/// rounding for each (a CRI line has three: text, time, stream).
+const ALLOC_OVERHEAD: usize = 48;
+
+/// What a stream costs before any line: its entry, its key's heap (a
+/// guess: keys are short names) and the allocator's share.
+const KEY_OVERHEAD: usize = 64;
+
+impl<L: Line> Stream<L> {
+    fn new() -> Self {
+        Stream {
+            reports: Vec::new(),
+            held: Vec::new(),
+            pending: Vec::new(),
+            beam: Vec::new(),
+            foreign_run: 0,
+            last: 0,
+            done: Vec::new(),
+            cost: 0,
+        }
+    }
+
+    /// Bytes of memory the stream holds: its reports, held and pending
+    /// lines, the hypotheses about them and the bookkeeping around them.
+    fn cost(&self) -> usize {
+        let reports: usize = self.reports.iter().map(OpenReport::cost).sum();
+        let done: usize = self.done.iter().map(|d| d.mem).sum();
+        let held: usize = self.held.iter().map(|h| line_cost(&h.line)).sum();
+        let pending: usize = self.pending.iter().map(|t| line_cost(&t.line)).sum();
+        let beam: usize = self.beam.iter().map(Hypothesis::cost).sum();
+        std::mem::size_of::<Self>()
+            + KEY_OVERHEAD
+            + self.reports.capacity() * std::mem::size_of::<OpenReport<L>>()
+            + self.done.capacity() * std::mem::size_of::<Done<L>>()
+            + self.held.capacity() * std::mem::size_of::<HeldLine<L>>()
+            + self.pending.capacity() * std::mem::size_of::<Timed<L>>()
+            + reports
+            + done
+            + held
+            + pending
+            + beam
+    }
+}
+
+impl Hypothesis {
+    /// Bytes of memory the hypothesis holds.
+    fn cost(&self) -> usize {
+        let learned: usize = self.learned.iter().map(|l| l.2.len()).sum();
+        std::mem::size_of::<Self>()
+            + self.owners.capacity() * std::mem::size_of::<u64>()
+            + self.states.capacity() * std::mem::size_of::<(u64, State, HeldBefore)>()
+            + self.learned.capacity() * std::mem::size_of::<(u64, bool, Box<str>)>()
+            + learned
+    }
+}
+
+/// Where a report's lines and parts leave to, and under which bounds.
+struct Emit<'a, K, L> {
+    cfg: &'a Config,
+    stats: &'a mut Stats,
+    key: &'a K,
+    out: &'a mut Vec<Output<K, L>>,
+}
+
+/// The line that continues report `r` (of kind `kind`) proves what the
+/// held lines were: blank lines and lines of a panic value belong to the
+/// report, anything else was foreign. Returns the lines still held.
+fn settle_held<K: Clone, L: Line>(
+    r: &mut OpenReport<L>,
+    held: Vec<HeldLine<L>>,
+    kind: LineKind,
+    several: bool,
+    to: &mut Emit<'_, K, L>,
+) -> Vec<HeldLine<L>> {
+    // Lines after the last blank line are never value lines (Go prints the
+    // value, then one blank line, then the goroutine header), and a line in
+    // a log's shape is no value line either.
+    let value_lines =
+        r.st.pos == Pos::Message && matches!(r.st.event, Event::Panic | Event::HttpPanic);
+    let seq = r.seq;
+    let mine = |h: &HeldLine<L>| h.after >= seq && h.declined != seq;
+    let last_blank = held
+        .iter()
+        .rposition(|h| mine(h) && is_blank(h.line.text()));
+    let mut keep = Vec::new();
+    for (j, mut h) in held.into_iter().enumerate() {
+        let text = h.line.text();
+        let mine = mine(&h);
+        let blank = is_blank(text);
+        let value = value_lines && last_blank.is_some_and(|b| j < b) && !is_log_line(text);
+        // Go prints one blank line before a block: with several reports
+        // open, an earlier blank may be another report's separator.
+        let separator = blank && takes_separator(kind) && (!several || last_blank == Some(j));
+        if mine && (separator || value) {
+            add_line(r, h.line, to);
+        } else if blank && several {
+            // Perhaps the separator of another report's next block.
+            h.declined = seq;
+            keep.push(h);
+        } else {
+            to.stats.foreign_lines += 1;
+            to.out.push(Output::Line(to.key.clone(), h.line));
+        }
+    }
+    keep
+}
+
 /// Appends a line to the report, first sending out the part gathered so far
 /// when the line would break a bound.
-fn add_line<K: Clone, L: Line>(
-    r: &mut OpenReport<L>,
-    line: L,
-    cfg: &Config,
-    stats: &mut Stats,
-    key: &K,
-    out: &mut Vec<Output<K, L>>,
-) {
+fn add_line<K: Clone, L: Line>(r: &mut OpenReport<L>, line: L, to: &mut Emit<'_, K, L>) {
     let len = line.text().len() + 1;
-    let full = r.lines.len() >= cfg.max_report_lines || r.bytes + len > cfg.max_report_bytes;
+    let full = r.lines.len() >= to.cfg.max_report_lines || r.bytes + len > to.cfg.max_report_bytes;
     if full && !r.lines.is_empty() {
-        let split = r.split.get_or_insert(Split { id: r.seq, part: 1 });
-        let this = *split;
-        split.part += 1;
-        if this.part == 1 {
-            stats.reports += 1;
-        }
-        stats.report_parts += 1;
-        out.push(Output::Report(
-            key.clone(),
-            Report {
-                event: r.st.event,
-                lines: std::mem::take(&mut r.lines),
-                split: Some(this),
-            },
-        ));
-        r.bytes = 0;
+        emit_part(r, to);
     }
     r.bytes += len;
+    r.mem += line_cost(&line);
     r.lines.push(line);
+}
+
+/// The lines of report `r` gathered so far leave as a part; the report
+/// goes on in the next part.
+fn emit_part<K: Clone, L>(r: &mut OpenReport<L>, to: &mut Emit<'_, K, L>) {
+    let split = r.split.get_or_insert(Split { id: r.seq, part: 1 });
+    let this = *split;
+    split.part += 1;
+    if this.part == 1 {
+        to.stats.reports += 1;
+    }
+    to.stats.report_parts += 1;
+    to.out.push(Output::Report(
+        to.key.clone(),
+        Report {
+            event: r.st.event,
+            lines: std::mem::take(&mut r.lines),
+            split: Some(this),
+        },
+    ));
+    r.bytes = 0;
+    r.mem = 0;
 }
 
 /// What a continuing line does to the state.
@@ -1457,16 +1841,14 @@ fn best_scored(scored: &[(u64, i32)]) -> Vec<u64> {
 /// directory)` for everything else.
 fn root_of(text: &str) -> Option<(bool, &str)> {
     let rest = text.strip_prefix('\t')?;
-    let head = rest
-        .split_once(" +0x")
-        .or_else(|| rest.split_once(" fp=0x"))
-        .map_or(rest, |(head, _)| head);
-    let (file, _) = head.rsplit_once(':')?;
-    if let Some(at) = file.rfind("/src/") {
-        let (goroot, pkg) = file.split_at(at + 5);
-        if is_std_path(pkg) {
-            return Some((true, goroot));
-        }
+    let (file, _) = location_head(rest).rsplit_once(':')?;
+    // A searcher built once (see `location_head`).
+    static SRC: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new("/src/"));
+    if let Some(at) = SRC.rfind(file.as_bytes())
+        && let Some((goroot, pkg)) = file.split_at_checked(at + 5)
+        && is_std_path(pkg)
+    {
+        return Some((true, goroot));
     }
     if !file.starts_with('/') && is_std_path(file) {
         return Some((true, ""));
@@ -1480,8 +1862,8 @@ fn root_of(text: &str) -> Option<(bool, &str)> {
 /// A standard library path: its first element has no dot (`runtime/…`,
 /// `net/http/…`), unlike a module path (`github.com/…`).
 fn is_std_path(path: &str) -> bool {
-    let first = path.split('/').next().unwrap_or_default();
-    path.contains('/') && !first.is_empty() && !first.contains('.')
+    path.split_once('/')
+        .is_some_and(|(first, _)| !first.is_empty() && !first.contains('.'))
 }
 
 /// Whether a goroutine header's state is `running`.
@@ -1523,16 +1905,7 @@ fn next_step(st: &State, hb: HeldBefore, kind: LineKind, text: &str) -> Step {
     let lead_in = !st.confirmed && st.pos == P::Message;
 
     match st.pos {
-        P::RaceOpen => match kind {
-            K::RaceWarning => Continue(P::RaceBody),
-            _ => End,
-        },
-        P::RaceBody => match kind {
-            K::RaceDelimiter => Continue(P::RaceBody),
-            K::RaceBody | K::RaceWarning | K::Blank => Continue(P::RaceBody),
-            K::Indented => Continue(P::RaceBody),
-            _ => Foreign,
-        },
+        P::RaceOpen | P::RaceBody => race_step(st.pos, kind),
         // `runtime:` lines open a fatal report (lead-ins), or are the
         // unwinder's complaints inside a traceback.
         _ if kind == K::RuntimeNote => match st.pos {
@@ -1598,6 +1971,20 @@ fn next_step(st: &State, hb: HeldBefore, kind: LineKind, text: &str) -> Step {
     }
 }
 
+/// The grammar inside a race report: `WARNING: DATA RACE` after the opening
+/// delimiter, then the body up to the closing one.
+fn race_step(pos: Pos, kind: LineKind) -> Step {
+    use LineKind as K;
+    match (pos, kind) {
+        (Pos::RaceOpen, K::RaceWarning) => Step::Continue(Pos::RaceBody),
+        (Pos::RaceOpen, _) => Step::End,
+        (_, K::RaceDelimiter | K::RaceBody | K::RaceWarning | K::Blank | K::Indented) => {
+            Step::Continue(Pos::RaceBody)
+        }
+        _ => Step::Foreign,
+    }
+}
+
 /// The unwinder's diagnostics printed within a traceback
 /// (`runtime: unexpected return pc for …`, `runtime: g 5: …`,
 /// `runtime: traceback stuck…`), as opposed to a fatal error's lead-in.
@@ -1616,515 +2003,4 @@ fn is_blank(text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Pushes `lines` (one stream, 1 ms apart), finishes, and describes the
-    /// outputs: `L text` for an ordinary line, `R event [lines…]` for a
-    /// report.
-    fn run_with(cfg: Config, text: &str) -> Vec<String> {
-        let mut r: Reassembler<u8, String> = Reassembler::new(cfg);
-        let mut out = Vec::new();
-        for (i, l) in text.lines().enumerate() {
-            r.push(&0, l.to_owned(), i as i64 * 1_000_000, &mut out);
-        }
-        r.finish(&mut out);
-        let stats = r.stats();
-        let shown: Vec<String> = out.iter().map(describe).collect();
-        let lines_out: usize = out
-            .iter()
-            .map(|o| match o {
-                Output::Line(..) => 1,
-                Output::Report(_, rep) => rep.lines.len(),
-            })
-            .sum();
-        assert_eq!(lines_out as u64, stats.lines_in, "conservation: {shown:#?}");
-        shown
-    }
-
-    fn run(text: &str) -> Vec<String> {
-        run_with(Config::default(), text)
-    }
-
-    fn describe(o: &Output<u8, String>) -> String {
-        match o {
-            Output::Line(_, l) => format!("L {l}"),
-            Output::Report(_, rep) => format!("R {} {:?}", rep.event.as_str(), rep.lines),
-        }
-    }
-
-    const NIL_DEREF_122: &str = "\
-panic: runtime error: invalid memory address or nil pointer dereference
-[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47e0a4]
-
-goroutine 1 [running]:
-main.(*Cart).Total(...)
-\t/app/cart.go:88
-main.main()
-\t/app/main.go:12 +0x24";
-
-    #[test]
-    fn a_panic_is_one_report_between_ordinary_lines() {
-        let text = format!("starting\n{NIL_DEREF_122}\nnext process line");
-        let out = run(&text);
-        assert_eq!(out.len(), 3, "{out:#?}");
-        assert_eq!(out[0], "L starting");
-        assert!(out[1].starts_with("R panic [\"panic: runtime error"));
-        assert!(out[1].ends_with("\"\\t/app/main.go:12 +0x24\"]"));
-        assert_eq!(out[2], "L next process line");
-    }
-
-    #[test]
-    fn foreign_line_between_function_and_location_leaves_alone() {
-        let text = NIL_DEREF_122.replace(
-            "main.main()\n",
-            "main.main()\n{\"level\":\"info\",\"msg\":\"sidecar\"}\n",
-        );
-        let out = run(&text);
-        assert_eq!(out.len(), 2, "{out:#?}");
-        assert_eq!(out[0], "L {\"level\":\"info\",\"msg\":\"sidecar\"}");
-        assert!(out[1].contains("\"main.main()\", \"\\t/app/main.go:12 +0x24\""));
-    }
-
-    #[test]
-    fn goroutine_blocks_join_across_blank_lines_and_held_foreign_lines() {
-        let text = "\
-fatal error: all goroutines are asleep - deadlock!
-
-goroutine 1 [chan receive]:
-main.main()
-\t/app/main.go:9 +0x2d
-sidecar says hi
-
-goroutine 6 gp=0xc000007a40 m=nil [select, 3 minutes, locked to thread]:
-main.worker[...](0xc000010000, {0x1, 0x2})
-\t/app/worker.go:20 +0x90 fp=0xc0000 sp=0xc0000 pc=0x4a
-created by main.main in goroutine 1
-\t/app/main.go:8 +0x25
-after";
-        let out = run(text);
-        assert_eq!(out.len(), 3, "{out:#?}");
-        assert_eq!(out[0], "L sidecar says hi");
-        assert!(out[1].starts_with("R fatal_error"));
-        assert!(out[1].contains("goroutine 6 gp="));
-        assert_eq!(out[2], "L after");
-    }
-
-    #[test]
-    fn trailing_blank_and_ordinary_lines_after_a_report_are_ordinary() {
-        let text = format!("{NIL_DEREF_122}\n\nnext");
-        let out = run(&text);
-        assert_eq!(out.len(), 3, "{out:#?}");
-        assert_eq!(out[1], "L ");
-        assert_eq!(out[2], "L next");
-    }
-
-    #[test]
-    fn recovered_chains_and_tabbed_values() {
-        let text = "\
-panic: first [recovered, repanicked]
-\tpanic: second
-\tline two of second
-
-goroutine 1 [running]:
-main.main.func1()
-\t/app/main.go:7 +0x1d
-panic({0x4b2d40?, 0xc000012345?})
-\t/usr/local/go/src/runtime/panic.go:792 +0x132
-main.main()
-\t/app/main.go:10 +0x4b";
-        let out = run(text);
-        assert_eq!(out.len(), 1, "{out:#?}");
-    }
-
-    #[test]
-    fn old_multi_line_panic_values_join_when_goroutines_follow() {
-        let text = "\
-panic: line one
-line two
-
-line four
-
-goroutine 1 [running]:
-main.main()
-\t/app/main.go:5 +0x25";
-        let out = run(text);
-        assert_eq!(out.len(), 1, "{out:#?}");
-        assert!(out[0].contains("\"line four\""));
-    }
-
-    #[test]
-    fn stack_overflow_with_lead_in_and_runtime_stack() {
-        let text = "\
-runtime: goroutine stack exceeds 1000000000-byte limit
-runtime: sp=0xc0200e0390 stack=[0xc0200e0000, 0xc0400e0000]
-fatal error: stack overflow
-
-runtime stack:
-runtime.throw({0x4a0b5b?, 0x0?})
-\t/usr/local/go/src/runtime/panic.go:1047 +0x5d fp=0x7ffd sp=0x7ffd pc=0x4331dd
-runtime.newstack()
-\t/usr/local/go/src/runtime/stack.go:1103 +0x5cc fp=0x7ffd sp=0x7ffd pc=0x44c9ec
-
-goroutine 1 gp=0xc0000061c0 m=0 mp=0x5ba2c0 [running]:
-main.f(0x0?)
-\t/app/main.go:5 +0x2c fp=0xc0200e03a0 sp=0xc0200e0398 pc=0x457a8c
-...22369475 frames elided...
-main.f(0x0?)
-\t/app/main.go:5 +0x25
-main.main()
-\t/app/main.go:9 +0x17";
-        let out = run(text);
-        assert_eq!(out.len(), 1, "{out:#?}");
-        assert!(out[0].starts_with("R fatal_error [\"runtime: goroutine stack"));
-    }
-
-    #[test]
-    fn unconfirmed_lead_ins_fall_back_to_ordinary_lines() {
-        let out = run(
-            "runtime: just an app line\nnext\n==================\nnot a race\nSIGTERM: bye\nok",
-        );
-        assert_eq!(
-            out,
-            [
-                "L runtime: just an app line",
-                "L next",
-                "L ==================",
-                "L not a race",
-                "L SIGTERM: bye",
-                "L ok",
-            ]
-        );
-    }
-
-    #[test]
-    fn signal_reports_with_registers() {
-        let text = "\
-SIGQUIT: quit
-PC=0x46a9e1 m=0 sigcode=0
-
-goroutine 0 gp=0x5ba500 m=0 mp=0x5ba2c0 [idle]:
-runtime.futex(0x5ba400, 0x80, 0x0, 0x0, 0x0, 0x0)
-\t/usr/local/go/src/runtime/sys_linux_amd64.s:557 +0x21 fp=0x7ffd sp=0x7ffd pc=0x46a9e1
-
-goroutine 1 gp=0xc0000061c0 m=nil [sleep]:
-\tgoroutine running on other thread; stack unavailable
-
-rax    0xca
-rbx    0x0
-rip    0x46a9e1
-next";
-        let out = run(text);
-        assert_eq!(out.len(), 2, "{out:#?}");
-        assert!(out[0].starts_with("R signal"));
-        assert!(out[0].contains("\"rip    0x46a9e1\""));
-    }
-
-    #[test]
-    fn race_reports_close_at_their_delimiter() {
-        let text = "\
-==================
-WARNING: DATA RACE
-Write at 0x00c000012345 by goroutine 7:
-  main.main.func1()
-      /app/main.go:12 +0x44
-{\"level\":\"info\"}
-
-Previous read at 0x00c000012345 by main goroutine:
-  main.main()
-      /app/main.go:15 +0x88
-
-Goroutine 7 (running) created at:
-  main.main()
-      /app/main.go:11 +0x7a
-==================
-==================
-WARNING: DATA RACE
-Read at 0x00c000012345 by goroutine 8:
-  main.main.func2()
-      /app/main.go:20 +0x44
-==================
-Found 2 data race(s)";
-        let out = run(text);
-        assert_eq!(out.len(), 4, "{out:#?}");
-        assert_eq!(out[0], "L {\"level\":\"info\"}");
-        assert!(out[1].starts_with("R data_race"));
-        assert!(out[2].starts_with("R data_race"));
-        assert_eq!(out[3], "L Found 2 data race(s)");
-    }
-
-    #[test]
-    fn http_panics_and_bare_dumps() {
-        let text = "\
-2026/11/27 05:20:58 http: panic serving 127.0.0.1:54321: boom
-goroutine 7 [running]:
-net/http.(*conn).serve.func1()
-\t/usr/local/go/src/net/http/server.go:1947 +0xbe
-created by net/http.(*Server).Serve in goroutine 1
-\t/usr/local/go/src/net/http/server.go:3285 +0x4b4
-goroutine 1 [running]:
-main.main()
-\t/app/main.go:5 +0x25
-goroutine 2 [nothing follows]:
-plain";
-        let out = run(text);
-        assert_eq!(out.len(), 4, "{out:#?}");
-        assert!(out[0].starts_with("R http_panic"));
-        assert!(out[1].starts_with("R goroutine_dump"));
-        assert_eq!(out[2], "L goroutine 2 [nothing follows]:");
-        assert_eq!(out[3], "L plain");
-    }
-
-    #[test]
-    fn idle_timeout_and_tick_close_reports() {
-        let mut r: Reassembler<u8, String> = Reassembler::new(Config::default());
-        let mut out = Vec::new();
-        r.push(&0, "panic: boom".into(), 0, &mut out);
-        r.push(&0, String::new(), 1, &mut out);
-        r.tick(999_999_999, &mut out);
-        assert!(out.is_empty());
-        r.tick(1_000_000_001, &mut out);
-        assert_eq!(out.len(), 2);
-        assert!(matches!(out[0], Output::Report(0, _)));
-        assert_eq!(out[1], Output::Line(0, String::new()));
-        // A line arriving after the idle time closes the report first.
-        out.clear();
-        r.push(&1, "panic: again".into(), 0, &mut out);
-        r.push(&1, "\tvalue".into(), 5_000_000_000, &mut out);
-        assert_eq!(out.len(), 2, "{out:?}");
-        assert_eq!(out[1], Output::Line(1, "\tvalue".into()));
-    }
-
-    #[test]
-    fn deep_tracebacks_get_the_longer_idle_timeout() {
-        // Go pauses after the 50th frame to count elided frames.
-        let mut r: Reassembler<u8, String> = Reassembler::new(Config::default());
-        let mut out = Vec::new();
-        r.push(&0, "fatal error: stack overflow".into(), 0, &mut out);
-        r.push(&0, String::new(), 0, &mut out);
-        r.push(&0, "goroutine 1 [running]:".into(), 0, &mut out);
-        for _ in 0..TRACEBACK_INNER_FRAMES {
-            r.push(&0, "main.depth(...)".into(), 0, &mut out);
-            r.push(&0, "\t/app/main.go:12".into(), 0, &mut out);
-        }
-        r.push(
-            &0,
-            "...44739045 frames elided...".into(),
-            1_500_000_000,
-            &mut out,
-        );
-        r.push(&0, "main.depth(...)".into(), 3_000_000_000, &mut out);
-        r.push(&0, "\t/app/main.go:12".into(), 3_000_000_000, &mut out);
-        r.tick(9_000_000_000, &mut out);
-        assert!(out.is_empty(), "{out:?}");
-        r.tick(13_000_000_000, &mut out);
-        assert_eq!(out.len(), 1);
-        assert!(matches!(&out[0], Output::Report(_, rep) if rep.lines.len() == 106));
-    }
-
-    #[test]
-    fn two_threads_throwing_at_once_is_one_report() {
-        let text = "\
-fatal error: concurrent map writes
-fatal error: concurrent map writes
-
-goroutine 7 [running]:
-main.fill()
-\t/app/main.go:15 +0xd2";
-        assert_eq!(run(text).len(), 1);
-        // But a fatal error after a finished report is a report of its own.
-        let text = format!("{NIL_DEREF_122}\nfatal error: concurrent map writes");
-        assert_eq!(run(&text).len(), 2);
-    }
-
-    #[test]
-    fn hosts_can_close_one_stream_and_see_what_is_held() {
-        let mut r: Reassembler<u8, String> = Reassembler::new(Config::default());
-        let mut out = Vec::new();
-        r.push(&1, "panic: a".into(), 0, &mut out);
-        r.push(&2, "panic: bb".into(), 0, &mut out);
-        r.push(&2, String::new(), 0, &mut out);
-        let mut sizes: Vec<(u8, usize)> = r.open_streams().map(|(k, n)| (*k, n)).collect();
-        sizes.sort_unstable();
-        assert_eq!(sizes, [(1, 9), (2, 11)]);
-        r.tick_stream(&2, 999_999_999, &mut out);
-        assert!(out.is_empty());
-        r.tick_stream(&1, 1_000_000_000, &mut out);
-        assert_eq!(out.len(), 1);
-        assert!(matches!(&out[0], Output::Report(1, rep) if rep.lines == ["panic: a"]));
-        out.clear();
-        r.close_stream(&2, &mut out);
-        r.close_stream(&3, &mut out);
-        assert_eq!(out.len(), 2);
-        assert!(matches!(&out[0], Output::Report(2, rep) if rep.lines == ["panic: bb"]));
-        assert_eq!(out[1], Output::Line(2, String::new()));
-        assert_eq!(r.open_reports(), 0);
-    }
-
-    #[test]
-    fn bounds_split_reports_into_parts() {
-        let cfg = Config {
-            max_report_lines: 3,
-            ..Config::default()
-        };
-        let out = run_with(cfg.clone(), NIL_DEREF_122);
-        assert_eq!(out.len(), 3, "{out:#?}");
-        let mut r: Reassembler<u8, String> = Reassembler::new(cfg);
-        let mut outs = Vec::new();
-        for l in NIL_DEREF_122.lines() {
-            r.push(&0, l.into(), 0, &mut outs);
-        }
-        r.finish(&mut outs);
-        let splits: Vec<Split> = outs
-            .iter()
-            .filter_map(|o| match o {
-                Output::Report(_, rep) => rep.split,
-                Output::Line(..) => None,
-            })
-            .collect();
-        assert_eq!(splits.len(), 3);
-        assert!(splits.iter().all(|s| s.id == splits[0].id));
-        assert_eq!(splits.iter().map(|s| s.part).collect::<Vec<_>>(), [1, 2, 3]);
-        assert_eq!(r.stats().reports, 1);
-    }
-
-    #[test]
-    fn log_lines_after_a_panic_message_are_foreign() {
-        // Before Go 1.23 an untabbed line after `panic:` reads as the value;
-        // one in a log's shape never does, nor one after the blank line.
-        let text = "\
-panic: config invalid
-  - missing port
-{\"level\":\"info\",\"msg\":\"sidecar\"}
-2026/11/27 05:20:58 sidecar flushed
-
-stray line
-goroutine 1 [running]:
-main.main()
-\t/app/main.go:5 +0x25";
-        let out = run(text);
-        assert_eq!(
-            out,
-            [
-                "L {\"level\":\"info\",\"msg\":\"sidecar\"}",
-                "L 2026/11/27 05:20:58 sidecar flushed",
-                "L stray line",
-                "R panic [\"panic: config invalid\", \"  - missing port\", \"\", \"goroutine 1 [running]:\", \"main.main()\", \"\\t/app/main.go:5 +0x25\"]",
-            ]
-        );
-    }
-
-    #[test]
-    fn unproven_starts_wait_over_log_lines() {
-        let text = "\
-SIGQUIT: quit
-{\"level\":\"info\"}
-PC=0x46a9e1 m=0 sigcode=0
-
-goroutine 1 [sleep]:
-time.Sleep(0x3b9aca00)
-\t/usr/local/go/src/runtime/time.go:315 +0xf2
-
-rax    0xca
-{\"level\":\"info\"}
-rbx    0x0";
-        let out = run(text);
-        assert_eq!(out.len(), 3, "{out:#?}");
-        assert!(out[2].starts_with("R signal [\"SIGQUIT: quit\", \"PC="));
-        assert!(out[2].ends_with("\"rbx    0x0\"]"));
-    }
-
-    #[test]
-    fn two_binaries_crashing_together_are_told_apart() {
-        // Two processes' reports interleaved: goroutine ids, `created by`
-        // and each binary's source directory decide.
-        let a = [
-            "panic: a failed",
-            "",
-            "goroutine 1 [running]:",
-            "main.a()",
-            "\t/app/a.go:3 +0x1",
-        ];
-        let b = [
-            "panic: b failed",
-            "",
-            "goroutine 1 [running]:",
-            "main.b()",
-            "\t/srv/b/main.go:9 +0x2",
-        ];
-        let a2 = [
-            "main.main()",
-            "\t/app/main.go:12 +0x3",
-            "",
-            "goroutine 7 [chan receive]:",
-            "runtime.gopark(0x0?)",
-            "\t/usr/lib/go-1.22/src/runtime/proc.go:402 +0xce",
-            "created by main.start in goroutine 1",
-            "\t/app/main.go:20 +0x5",
-        ];
-        let b2 = ["main.main()", "\t/srv/b/main.go:14 +0x4"];
-        let text = [&a[..], &b, &a2, &b2].concat().join("\n");
-        let out = run(&text);
-        let want_a = format!("R panic {:?}", [&a[..], &a2].concat());
-        let want_b = format!("R panic {:?}", [&b[..], &b2].concat());
-        assert_eq!(out, [want_a, want_b]);
-    }
-
-    #[test]
-    fn reports_leave_in_the_order_they_started() {
-        let text = format!(
-            "{NIL_DEREF_122}\n==================\nWARNING: DATA RACE\nRead at 0x00c000012345 by goroutine 8:\n  main.f()\n      /app/main.go:20 +0x44\n=================="
-        );
-        let out = run(&text);
-        assert_eq!(out.len(), 2, "{out:#?}");
-        assert!(out[0].starts_with("R panic"));
-        assert!(out[1].starts_with("R data_race"));
-    }
-
-    #[test]
-    fn documented_ambiguities_come_out_as_documented() {
-        // docs/grammar.md, "Lines in another writer's shape".
-        let block = "\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d";
-        let out = run(&format!("panic: config invalid\nretrying in 5s\n{block}"));
-        assert_eq!(out.len(), 1, "value line: {out:#?}");
-        let out = run("panic: config invalid\nretrying in 5s");
-        assert_eq!(
-            out,
-            ["R panic [\"panic: config invalid\"]", "L retrying in 5s"]
-        );
-        let out = run(&format!("panic: x\n\nretrying in 5s{block}"));
-        assert_eq!(out[0], "L retrying in 5s", "{out:#?}");
-        let out = run("SIGQUIT: quit\nretrying in 5s\nPC=0x46a9e1 m=0 sigcode=0");
-        assert!(out.iter().all(|o| o.starts_with("L ")), "{out:#?}");
-        let out =
-            run("fatal error: concurrent map writes\nretrying\nfatal error: concurrent map writes");
-        assert_eq!(
-            out.iter().filter(|o| o.starts_with("R ")).count(),
-            2,
-            "{out:#?}"
-        );
-        // "Several writers": one binary twice; the block goes to `panic: b`.
-        let out = run(&format!("panic: a\npanic: b\n{block}"));
-        assert_eq!(out[0], "R panic [\"panic: a\"]", "{out:#?}");
-        assert!(out[1].starts_with("R panic [\"panic: b\", \"\", \"goroutine 1"));
-    }
-
-    #[test]
-    fn streams_are_independent_and_bounded() {
-        let cfg = Config {
-            max_open_streams: 2,
-            ..Config::default()
-        };
-        let mut r: Reassembler<u8, String> = Reassembler::new(cfg);
-        let mut out = Vec::new();
-        r.push(&1, "panic: a".into(), 0, &mut out);
-        r.push(&2, "panic: b".into(), 1, &mut out);
-        r.push(&1, "\tmore of a".into(), 2, &mut out);
-        assert!(out.is_empty());
-        r.push(&3, "panic: c".into(), 3, &mut out);
-        // Stream 2 was idle the longest: its report left.
-        assert_eq!(out.len(), 1);
-        assert!(matches!(&out[0], Output::Report(2, rep) if rep.lines == ["panic: b"]));
-        assert_eq!(r.open_reports(), 2);
-    }
-}
+mod tests;

@@ -25,10 +25,11 @@ use serde_json::{Map, Value, json};
 
 use crate::classify::{Bucket, Classification, buckets, classify, fingerprint, top_frame};
 use crate::container::LogLine;
+use crate::crash::Event;
 use crate::crash::{Crash, Goroutine};
 use crate::grammar::may_start_report;
 use crate::parse::parse;
-use crate::reassembler::{Config, Event, Line, Output, Reassembler, Split};
+use crate::reassembler::{Config, Line, Output, Reassembler, Split};
 
 /// Version of the `go` object's layout (`go.schema`).
 pub const SCHEMA_VERSION: u64 = 1;
