@@ -1,14 +1,80 @@
 //! The Go traceback grammar, one line at a time.
 //!
-//! [`classify`] looks at a single line, without context, and says which
-//! element of the runtime's crash output it can be. Context (is a location
-//! line expected here? are we inside a race report?) is the reassembler's
-//! job; keeping the two apart lets each element be unit-tested on its own
-//! and keeps the per-line cost to a few byte comparisons.
+//! [`line_kind`] looks at a single line, without context, and says which
+//! element of the runtime's crash output it can be; [`role`] says, once for
+//! every kind, what such a line does to a report: which report it opens
+//! (and whether it needs a proving line), which report it proves, whether
+//! Go prints a blank line before it. Context (is a location line expected
+//! here? are we inside a race report?) is the reassembler's job; keeping
+//! the two apart lets each element be unit-tested on its own and keeps the
+//! per-line cost to a few byte comparisons.
 //!
 //! Everything here follows what `runtime/panic.go`, `runtime/traceback.go`,
 //! `runtime/signal_*.go` and the race detector print, for Go 1.19 to 1.27
 //! (see `docs/grammar.md` for the line forms with examples).
+
+/// What kind of crash report a record holds (`go.event`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// `panic: …` (a panic nothing recovered).
+    Panic,
+    /// `fatal error: …` (a runtime throw), with its `runtime:` lead-ins.
+    FatalError,
+    /// `SIGQUIT: quit` / `PC=…`: a signal the runtime could not turn into
+    /// a panic.
+    Signal,
+    /// `WARNING: DATA RACE` between two `==================` lines.
+    DataRace,
+    /// Goroutine blocks with no header above them (`debug.PrintStack`,
+    /// `pprof`'s `debug=2`, a traceback whose header another stream got).
+    GoroutineDump,
+    /// `http: panic serving …`: net/http recovered a handler's panic.
+    HttpPanic,
+}
+
+impl Event {
+    /// The name in records: `panic`, `fatal_error`, `signal`, `data_race`,
+    /// `goroutine_dump`, `http_panic`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Panic => "panic",
+            Event::FatalError => "fatal_error",
+            Event::Signal => "signal",
+            Event::DataRace => "data_race",
+            Event::GoroutineDump => "goroutine_dump",
+            Event::HttpPanic => "http_panic",
+        }
+    }
+}
+
+/// Where in the grammar a report is after its last line: which lines may
+/// come next (`docs/grammar.md`, "How a report continues").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pos {
+    /// After a panic or fatal message (or its value continuation): tabbed
+    /// continuations, `[signal …]`, then a blank line and goroutines.
+    Message,
+    /// After `SIGQUIT: quit`; `PC=…` must follow.
+    SignalHeader,
+    /// After `PC=…` or `signal arrived during cgo execution`.
+    SignalPc,
+    /// After a goroutine header; a frame must follow.
+    Header,
+    /// After a function or `created by` line; its location must follow.
+    Function,
+    /// After a location (or elided / stack unavailable): the next frame,
+    /// `created by`, a blank line and the next block, or the end.
+    Location,
+    /// After `runtime stack:`; a frame must follow.
+    RuntimeStack,
+    /// In a register dump.
+    Register,
+    /// After the opening `==================`; `WARNING: DATA RACE` must
+    /// follow.
+    RaceOpen,
+    /// Inside a race report, until the closing `==================`.
+    RaceBody,
+}
 
 /// What a single line can be in Go's crash output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +138,222 @@ pub enum LineKind {
     Other,
 }
 
+impl LineKind {
+    /// Every kind, in declaration order (`ALL[k as usize] == k`).
+    pub const ALL: [LineKind; 23] = [
+        LineKind::Blank,
+        LineKind::Panic,
+        LineKind::HttpPanic,
+        LineKind::FatalError,
+        LineKind::RuntimeNote,
+        LineKind::FaultAddress,
+        LineKind::SignalHeader,
+        LineKind::SignalPc,
+        LineKind::SignalInfo,
+        LineKind::SignalNote,
+        LineKind::GoroutineHeader,
+        LineKind::Function,
+        LineKind::CreatedBy,
+        LineKind::Indented,
+        LineKind::Elided,
+        LineKind::StackUnavailable,
+        LineKind::RuntimeStack,
+        LineKind::Register,
+        LineKind::StackWords,
+        LineKind::RaceDelimiter,
+        LineKind::RaceWarning,
+        LineKind::RaceBody,
+        LineKind::Other,
+    ];
+}
+
+/// A report a line opens where no open report continues with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opening {
+    /// The report's event (a later proving line may say otherwise, see
+    /// [`Role::proves`]).
+    pub event: Event,
+    /// The line is a crash report on its own. An unconfirmed report
+    /// becomes one only when a proving line follows; otherwise its lines
+    /// leave as ordinary lines.
+    pub confirmed: bool,
+    /// The report's position after the line.
+    pub then: Pos,
+}
+
+/// What a line of one kind does to reports, whatever the position: the
+/// grammar's roles, stated once ([`role`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Role {
+    /// The text every line of the kind starts with (empty when the kind
+    /// has no fixed start, or, for `http: panic serving`, when the phrase
+    /// follows a log prefix).
+    pub prefix: &'static str,
+    /// The report the line opens where no open report continues with it.
+    /// Such a line also ends an open report that cannot take it, rather
+    /// than landing inside it as another writer's line.
+    pub opens: Option<Opening>,
+    /// The line proves an unconfirmed report it continues, and says which
+    /// event it is. A frame proves a traceback: a report that began with
+    /// `runtime:` lead-ins is then a goroutine dump.
+    pub proves: Option<Event>,
+    /// Go prints a blank line before it: it starts a block of the
+    /// traceback (a goroutine, `runtime stack:`, the register dump).
+    pub separated: bool,
+}
+
+impl Role {
+    /// A kind that neither opens nor proves, with no fixed start.
+    const PLAIN: Role = Role {
+        prefix: "",
+        opens: None,
+        proves: None,
+        separated: false,
+    };
+}
+
+/// Opens a report on its own.
+const fn confirmed(event: Event, then: Pos) -> Option<Opening> {
+    Some(Opening {
+        event,
+        confirmed: true,
+        then,
+    })
+}
+
+/// Opens a report that a later line must prove.
+const fn unconfirmed(event: Event, then: Pos) -> Option<Opening> {
+    Some(Opening {
+        event,
+        confirmed: false,
+        then,
+    })
+}
+
+/// The role of each line kind (see `docs/grammar.md`, "Where a report
+/// starts"): the one place that says which lines open a report, which
+/// prove one and which follow a blank line.
+pub const fn role(kind: LineKind) -> Role {
+    use Event as E;
+    use LineKind as K;
+    let plain = Role::PLAIN;
+    match kind {
+        // `panic: boom`
+        K::Panic => Role {
+            prefix: "panic: ",
+            opens: confirmed(E::Panic, Pos::Message),
+            proves: Some(E::Panic),
+            ..plain
+        },
+        // `2026/11/27 05:20:58 http: panic serving 1.2.3.4:5: boom`
+        K::HttpPanic => Role {
+            opens: confirmed(E::HttpPanic, Pos::Message),
+            ..plain
+        },
+        // `fatal error: concurrent map writes`
+        K::FatalError => Role {
+            prefix: "fatal error: ",
+            opens: confirmed(E::FatalError, Pos::Message),
+            proves: Some(E::FatalError),
+            ..plain
+        },
+        // `runtime: goroutine stack exceeds 1000000000-byte limit`, proved
+        // by the `fatal error:` (or `panic:`, `SIGxxx:`) that follows.
+        K::RuntimeNote => Role {
+            prefix: "runtime: ",
+            opens: unconfirmed(E::FatalError, Pos::Message),
+            ..plain
+        },
+        // `unexpected fault address 0x…`, then `fatal error: fault`.
+        K::FaultAddress => Role {
+            prefix: "unexpected fault address ",
+            opens: unconfirmed(E::FatalError, Pos::Message),
+            ..plain
+        },
+        // `SIGQUIT: quit`, proved by `PC=0x… m=0 sigcode=0`.
+        K::SignalHeader => Role {
+            prefix: "SIG",
+            opens: unconfirmed(E::Signal, Pos::SignalHeader),
+            ..plain
+        },
+        K::SignalPc => Role {
+            prefix: "PC=0x",
+            proves: Some(E::Signal),
+            ..plain
+        },
+        // `goroutine 1 [running]:` with no header above, proved by its
+        // first frame.
+        K::GoroutineHeader => Role {
+            prefix: "goroutine ",
+            opens: unconfirmed(E::GoroutineDump, Pos::Header),
+            separated: true,
+            ..plain
+        },
+        K::Function | K::Elided | K::StackUnavailable => Role {
+            proves: Some(E::GoroutineDump),
+            ..plain
+        },
+        K::RuntimeStack => Role {
+            prefix: "runtime stack:",
+            separated: true,
+            ..plain
+        },
+        K::Register => Role {
+            separated: true,
+            ..plain
+        },
+        // `==================`, proved by `WARNING: DATA RACE`.
+        K::RaceDelimiter => Role {
+            prefix: "==================",
+            opens: unconfirmed(E::DataRace, Pos::RaceOpen),
+            ..plain
+        },
+        K::RaceWarning => Role {
+            prefix: "WARNING: DATA RACE",
+            proves: Some(E::DataRace),
+            ..plain
+        },
+        K::Blank
+        | K::SignalInfo
+        | K::SignalNote
+        | K::CreatedBy
+        | K::Indented
+        | K::StackWords
+        | K::RaceBody
+        | K::Other => plain,
+    }
+}
+
+/// The fixed start of the lines that may open a report, by first byte
+/// (empty: no such line starts with the byte). Lines of `http: panic
+/// serving` are not here: the phrase follows a log prefix. Hosts use it
+/// to pass most lines on after one byte.
+pub const OPENING_PREFIXES: [&str; 256] = opening_prefixes();
+
+#[allow(clippy::indexing_slicing)] // const evaluation: out of bounds fails the build
+const fn opening_prefixes() -> [&'static str; 256] {
+    let mut table = [""; 256];
+    let mut i = 0;
+    while i < LineKind::ALL.len() {
+        let r = role(LineKind::ALL[i]);
+        if r.opens.is_some() && !r.prefix.is_empty() {
+            let first = r.prefix.as_bytes()[0] as usize;
+            assert!(
+                table[first].is_empty(),
+                "two opening prefixes share a first byte"
+            );
+            table[first] = r.prefix;
+        }
+        i += 1;
+    }
+    table
+}
+
+/// The phrase of an `http: panic serving` line, after its log prefix.
+pub const HTTP_PANIC_MARK: &str = "http: panic serving ";
+
 /// Classifies one line (no trailing newline) without context.
-pub fn classify(line: &str) -> LineKind {
+pub fn line_kind(line: &str) -> LineKind {
     let b = line.as_bytes();
     let Some(&first) = b.first() else {
         return LineKind::Blank;
@@ -133,17 +413,7 @@ pub fn classify(line: &str) -> LineKind {
 /// test a host can run before anything else, since most lines fail it at
 /// their first byte.
 pub fn may_start_report(line: &str) -> bool {
-    matches!(
-        classify(line),
-        LineKind::Panic
-            | LineKind::HttpPanic
-            | LineKind::FatalError
-            | LineKind::RuntimeNote
-            | LineKind::FaultAddress
-            | LineKind::SignalHeader
-            | LineKind::RaceDelimiter
-            | LineKind::GoroutineHeader
-    )
+    role(line_kind(line)).opens.is_some()
 }
 
 /// Whether a line has the shape of an application's log line: a JSON
@@ -157,7 +427,7 @@ pub fn may_start_report(line: &str) -> bool {
 pub fn is_log_line(line: &str) -> bool {
     // A line of the crash grammar is never another writer's, whatever its
     // prefix (`2026/11/27 05:20:58 http: panic serving …`).
-    if classify(line) != LineKind::Other {
+    if line_kind(line) != LineKind::Other {
         return false;
     }
     let b = line.as_bytes();
@@ -365,8 +635,7 @@ pub fn split_args(s: &str) -> Option<(&str, &str)> {
 /// tokens): a JSON or text log line that merely quotes the phrase is not a
 /// crash report.
 fn is_http_panic(line: &str) -> bool {
-    const MARK: &str = "http: panic serving ";
-    let Some((prefix, _)) = line.split_once(MARK) else {
+    let Some((prefix, _)) = line.split_once(HTTP_PANIC_MARK) else {
         return false;
     };
     prefix.split(' ').all(is_log_prefix_token)
@@ -394,46 +663,186 @@ mod tests {
     use super::LineKind::*;
     use super::*;
 
+    /// One line of each kind, as Go prints it.
+    const EXAMPLES: [(LineKind, &str); 23] = [
+        (Blank, ""),
+        (Panic, "panic: boom [recovered]"),
+        (
+            HttpPanic,
+            "2026/11/27 05:20:58 http: panic serving 127.0.0.1:54321: boom",
+        ),
+        (FatalError, "fatal error: concurrent map writes"),
+        (
+            RuntimeNote,
+            "runtime: goroutine stack exceeds 1000000000-byte limit",
+        ),
+        (FaultAddress, "unexpected fault address 0xdeadbeef"),
+        (SignalHeader, "SIGQUIT: quit"),
+        (SignalPc, "PC=0x46a9e1 m=0 sigcode=0"),
+        (
+            SignalInfo,
+            "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47e0a4]",
+        ),
+        (SignalNote, "signal arrived during cgo execution"),
+        (GoroutineHeader, "goroutine 18 [chan receive, 5 minutes]:"),
+        (Function, "main.(*Cart).Total(...)"),
+        (CreatedBy, "created by main.main in goroutine 1"),
+        (Indented, "\t/app/main.go:12 +0x1d"),
+        (Elided, "...22369475 frames elided..."),
+        (
+            StackUnavailable,
+            "\tgoroutine running on other thread; stack unavailable",
+        ),
+        (RuntimeStack, "runtime stack:"),
+        (Register, "rflags 0x10246"),
+        (
+            StackWords,
+            "stack: frame={sp:0xc000, fp:0xc000} stack=[0xc000,0xc001)",
+        ),
+        (RaceDelimiter, "=================="),
+        (RaceWarning, "WARNING: DATA RACE"),
+        (RaceBody, "Write at 0x00c000012345 by goroutine 7:"),
+        (Other, "retrying in 5s"),
+    ];
+
+    #[test]
+    fn every_kind_once_in_order() {
+        assert_eq!(LineKind::ALL.len(), Other as usize + 1);
+        for (i, k) in LineKind::ALL.into_iter().enumerate() {
+            assert_eq!(k as usize, i, "{k:?}");
+            assert_eq!(EXAMPLES[i].0, k);
+        }
+    }
+
+    #[test]
+    fn every_kind_starts_with_its_prefix() {
+        for (kind, line) in EXAMPLES {
+            assert_eq!(line_kind(line), kind, "{line:?}");
+            assert!(line.starts_with(role(kind).prefix), "{kind:?}");
+        }
+    }
+
+    /// The roles, kind by kind, as `docs/grammar.md` states them.
+    #[test]
+    fn roles() {
+        use Event as E;
+        let opening = |kind: LineKind| role(kind).opens.map(|o| (o.event, o.confirmed, o.then));
+        let opens: Vec<_> = LineKind::ALL
+            .into_iter()
+            .filter_map(|k| Some((k, opening(k)?)))
+            .collect();
+        assert_eq!(
+            opens,
+            [
+                (Panic, (E::Panic, true, Pos::Message)),
+                (HttpPanic, (E::HttpPanic, true, Pos::Message)),
+                (FatalError, (E::FatalError, true, Pos::Message)),
+                (RuntimeNote, (E::FatalError, false, Pos::Message)),
+                (FaultAddress, (E::FatalError, false, Pos::Message)),
+                (SignalHeader, (E::Signal, false, Pos::SignalHeader)),
+                (GoroutineHeader, (E::GoroutineDump, false, Pos::Header)),
+                (RaceDelimiter, (E::DataRace, false, Pos::RaceOpen)),
+            ]
+        );
+        let proves: Vec<_> = LineKind::ALL
+            .into_iter()
+            .filter_map(|k| Some((k, role(k).proves?)))
+            .collect();
+        assert_eq!(
+            proves,
+            [
+                (Panic, E::Panic),
+                (FatalError, E::FatalError),
+                (SignalPc, E::Signal),
+                (Function, E::GoroutineDump),
+                (Elided, E::GoroutineDump),
+                (StackUnavailable, E::GoroutineDump),
+                (RaceWarning, E::DataRace),
+            ]
+        );
+        let separated: Vec<_> = LineKind::ALL
+            .into_iter()
+            .filter(|&k| role(k).separated)
+            .collect();
+        assert_eq!(separated, [GoroutineHeader, RuntimeStack, Register]);
+        // An unconfirmed opening is proved by a line of another kind.
+        for (kind, (event, confirmed, _)) in opens {
+            assert!(
+                confirmed
+                    || LineKind::ALL
+                        .iter()
+                        .any(|&k| k != kind && role(k).proves == Some(event)),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn opening_prefixes_by_first_byte() {
+        let table: Vec<(u8, &str)> = (0..=255u8)
+            .zip(OPENING_PREFIXES)
+            .filter(|(_, p)| !p.is_empty())
+            .collect();
+        let mut want: Vec<(u8, &str)> = LineKind::ALL
+            .into_iter()
+            .map(role)
+            .filter(|r| r.opens.is_some() && !r.prefix.is_empty())
+            .map(|r| (r.prefix.as_bytes()[0], r.prefix))
+            .collect();
+        want.sort();
+        assert_eq!(table, want);
+        assert_eq!(table.len(), 7);
+        // Every opening line but `http: panic serving` starts with one.
+        for (kind, line) in EXAMPLES {
+            assert_eq!(may_start_report(line), role(kind).opens.is_some());
+            let first = usize::from(line.as_bytes().first().copied().unwrap_or(0));
+            if may_start_report(line) && kind != HttpPanic {
+                assert!(line.starts_with(OPENING_PREFIXES[first]), "{line}");
+            }
+        }
+        assert!(EXAMPLES[HttpPanic as usize].1.contains(HTTP_PANIC_MARK));
+    }
+
     #[test]
     fn report_headers() {
-        assert_eq!(classify("panic: boom"), Panic);
-        assert_eq!(classify("panic: boom [recovered]"), Panic);
-        assert_eq!(classify("panicking: no"), Other);
-        assert_eq!(classify("fatal error: concurrent map writes"), FatalError);
+        assert_eq!(line_kind("panic: boom"), Panic);
+        assert_eq!(line_kind("panic: boom [recovered]"), Panic);
+        assert_eq!(line_kind("panicking: no"), Other);
+        assert_eq!(line_kind("fatal error: concurrent map writes"), FatalError);
         assert_eq!(
-            classify("runtime: goroutine stack exceeds 1000000000-byte limit"),
+            line_kind("runtime: goroutine stack exceeds 1000000000-byte limit"),
             RuntimeNote
         );
         assert_eq!(
-            classify("unexpected fault address 0xdeadbeef"),
+            line_kind("unexpected fault address 0xdeadbeef"),
             FaultAddress
         );
-        assert_eq!(classify("SIGQUIT: quit"), SignalHeader);
-        assert_eq!(classify("SIGSEGV: segmentation violation"), SignalHeader);
-        assert_eq!(classify("SIGTERM"), Other);
-        assert_eq!(classify("PC=0x46a9e1 m=0 sigcode=0"), SignalPc);
+        assert_eq!(line_kind("SIGQUIT: quit"), SignalHeader);
+        assert_eq!(line_kind("SIGSEGV: segmentation violation"), SignalHeader);
+        assert_eq!(line_kind("SIGTERM"), Other);
+        assert_eq!(line_kind("PC=0x46a9e1 m=0 sigcode=0"), SignalPc);
         assert_eq!(
-            classify("[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47e0a4]"),
+            line_kind("[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47e0a4]"),
             SignalInfo
         );
-        assert_eq!(classify("signal arrived during cgo execution"), SignalNote);
-        assert_eq!(classify("=================="), RaceDelimiter);
-        assert_eq!(classify("WARNING: DATA RACE"), RaceWarning);
+        assert_eq!(line_kind("signal arrived during cgo execution"), SignalNote);
+        assert_eq!(line_kind("=================="), RaceDelimiter);
+        assert_eq!(line_kind("WARNING: DATA RACE"), RaceWarning);
     }
 
     #[test]
     fn http_panic_needs_a_log_prefix() {
         assert_eq!(
-            classify("2026/11/27 05:20:58 http: panic serving 127.0.0.1:54321: boom"),
+            line_kind("2026/11/27 05:20:58 http: panic serving 127.0.0.1:54321: boom"),
             HttpPanic
         );
-        assert_eq!(classify("http: panic serving [::1]:80: boom"), HttpPanic);
+        assert_eq!(line_kind("http: panic serving [::1]:80: boom"), HttpPanic);
         assert_eq!(
-            classify("2026/11/27 05:20:58.123456 server.go:12: http: panic serving 1.2.3.4:5: x"),
+            line_kind("2026/11/27 05:20:58.123456 server.go:12: http: panic serving 1.2.3.4:5: x"),
             HttpPanic
         );
         assert_eq!(
-            classify(r#"{"msg":"saw http: panic serving 1.2.3.4:5: x"}"#),
+            line_kind(r#"{"msg":"saw http: panic serving 1.2.3.4:5: x"}"#),
             Other
         );
     }
@@ -450,10 +859,10 @@ mod tests {
             r#"goroutine 6 [running labels:{"request_id": "req-7f3a"}]:"#,
             r#"goroutine 6 [running] {request_id: "req-7f3a", route: /v1/t…}:"#,
         ] {
-            assert_eq!(classify(h), GoroutineHeader, "{h}");
+            assert_eq!(line_kind(h), GoroutineHeader, "{h}");
         }
-        assert_eq!(classify("goroutine 1 running"), Other);
-        assert_eq!(classify("goroutines [x]:"), Other);
+        assert_eq!(line_kind("goroutine 1 running"), Other);
+        assert_eq!(line_kind("goroutines [x]:"), Other);
     }
 
     #[test]
@@ -469,20 +878,20 @@ mod tests {
             "type:.eq.main.T(...)",
             "github.com/acme/shop/orders.(*Cart).Total(...)",
         ] {
-            assert_eq!(classify(f), Function, "{f}");
+            assert_eq!(line_kind(f), Function, "{f}");
         }
         for o in ["Starting server (v1.2)", r#"{"a": "b (c)"}"#, "(x)"] {
-            assert_ne!(classify(o), Function, "{o}");
+            assert_ne!(line_kind(o), Function, "{o}");
         }
-        assert_eq!(classify("created by main.main in goroutine 1"), CreatedBy);
-        assert_eq!(classify("created by main.main"), CreatedBy);
-        assert_eq!(classify("...22369475 frames elided..."), Elided);
-        assert_eq!(classify("...additional frames elided..."), Elided);
+        assert_eq!(line_kind("created by main.main in goroutine 1"), CreatedBy);
+        assert_eq!(line_kind("created by main.main"), CreatedBy);
+        assert_eq!(line_kind("...22369475 frames elided..."), Elided);
+        assert_eq!(line_kind("...additional frames elided..."), Elided);
         assert_eq!(
-            classify("\tgoroutine running on other thread; stack unavailable"),
+            line_kind("\tgoroutine running on other thread; stack unavailable"),
             StackUnavailable
         );
-        assert_eq!(classify("runtime stack:"), RuntimeStack);
+        assert_eq!(line_kind("runtime stack:"), RuntimeStack);
     }
 
     #[test]
@@ -495,7 +904,7 @@ mod tests {
             "\tgithub.com/acme/x/y.go:3 +0x1",
             "\t?:0",
         ] {
-            assert_eq!(classify(l), Indented);
+            assert_eq!(line_kind(l), Indented);
             assert!(is_location(l), "{l}");
         }
         for v in [
@@ -517,19 +926,19 @@ mod tests {
             "lr     0x4",
             "fault  0x0",
         ] {
-            assert_eq!(classify(r), Register, "{r}");
+            assert_eq!(line_kind(r), Register, "{r}");
         }
-        assert_eq!(classify("rax"), Other);
-        assert_eq!(classify("version 1.2"), Other);
+        assert_eq!(line_kind("rax"), Other);
+        assert_eq!(line_kind("version 1.2"), Other);
         assert_eq!(
-            classify("stack: frame={sp:0xc000, fp:0xc000} stack=[0xc000,0xc001)"),
+            line_kind("stack: frame={sp:0xc000, fp:0xc000} stack=[0xc000,0xc001)"),
             StackWords
         );
         assert_eq!(
-            classify("0x000000c000012345:  0x0000000000000000"),
+            line_kind("0x000000c000012345:  0x0000000000000000"),
             StackWords
         );
-        assert_eq!(classify("0x1f is a number"), Other);
+        assert_eq!(line_kind("0x1f is a number"), Other);
     }
 
     #[test]
@@ -580,10 +989,10 @@ mod tests {
             "      /app/main.go:12 +0x44",
             "Location is global 'counter' of size 8 at 0x0000005f1a30 (race+0x5f1a30)",
         ] {
-            assert_eq!(classify(r), RaceBody, "{r}");
+            assert_eq!(line_kind(r), RaceBody, "{r}");
         }
-        assert_eq!(classify("Write by the team:"), Other);
-        assert_eq!(classify("   "), Blank);
-        assert_eq!(classify(""), Blank);
+        assert_eq!(line_kind("Write by the team:"), Other);
+        assert_eq!(line_kind("   "), Blank);
+        assert_eq!(line_kind(""), Blank);
     }
 }

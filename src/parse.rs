@@ -1,14 +1,14 @@
 //! From the lines of one reassembled report to a [`Crash`].
 //!
 //! The parser walks the lines once with the same line grammar the
-//! reassembler used ([`classify`]), so what was joined by a rule is read by
+//! reassembler used ([`line_kind`]), so what was joined by a rule is read by
 //! the same rule. It never fails: a line it cannot place is skipped, and the
 //! raw report always travels with the record.
 
 use crate::crash::{
     Crash, CreatedBy, Frame, Goroutine, PanicValue, Race, RaceAccess, RaceGoroutine, Signal,
 };
-use crate::grammar::{LineKind, classify, is_location, split_args};
+use crate::grammar::{LineKind, is_location, line_kind, split_args};
 use crate::reassembler::Event;
 
 /// Where the parser is: which section the next frame belongs to.
@@ -38,7 +38,7 @@ pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
 
     for line in lines {
         let line = line.as_ref();
-        let kind = classify(line);
+        let kind = line_kind(line);
         if section == Section::Race {
             parse_race_line(&mut c, line, kind, &mut race_frames);
             continue;
@@ -184,7 +184,7 @@ pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
 fn old_value_continuation<S: AsRef<str>>(lines: &[S]) -> String {
     let start = lines
         .iter()
-        .position(|l| matches!(classify(l.as_ref()), LineKind::Panic | LineKind::HttpPanic));
+        .position(|l| matches!(line_kind(l.as_ref()), LineKind::Panic | LineKind::HttpPanic));
     let Some(start) = start else {
         return String::new();
     };
@@ -192,7 +192,7 @@ fn old_value_continuation<S: AsRef<str>>(lines: &[S]) -> String {
     let mut blanks = 0;
     for l in lines.iter().skip(start + 1) {
         let l = l.as_ref();
-        match classify(l) {
+        match line_kind(l) {
             LineKind::Blank => blanks += 1,
             LineKind::Indented
             | LineKind::SignalInfo
