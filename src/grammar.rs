@@ -202,117 +202,74 @@ pub struct Role {
     pub separated: bool,
 }
 
-impl Role {
-    /// A kind that neither opens nor proves, with no fixed start.
-    const PLAIN: Role = Role {
-        prefix: "",
-        opens: None,
-        proves: None,
-        separated: false,
-    };
-}
-
-/// Opens a report on its own.
-const fn confirmed(event: Event, then: Pos) -> Option<Opening> {
-    Some(Opening {
-        event,
-        confirmed: true,
-        then,
-    })
-}
-
-/// Opens a report that a later line must prove.
-const fn unconfirmed(event: Event, then: Pos) -> Option<Opening> {
-    Some(Opening {
-        event,
-        confirmed: false,
-        then,
-    })
-}
-
-/// The role of each line kind (see `docs/grammar.md`, "Where a report
-/// starts"): the one place that says which lines open a report, which
-/// prove one and which follow a blank line.
+/// The role of each line kind: the one place that says which lines open
+/// a report, which prove one and which follow a blank line (the table in
+/// `docs/grammar.md`, "Where a report starts"):
+/// - `panic: boom`, `… http: panic serving 1.2.3.4:5: boom` and `fatal
+///   error: concurrent map writes` open a report on their own;
+/// - `runtime: goroutine stack exceeds 1000000000-byte limit` and
+///   `unexpected fault address 0x…` open a fatal error that `fatal error:`
+///   (or `panic:`, `SIGxxx:`) proves; `SIGQUIT: quit` a signal report that
+///   `PC=0x… m=0 sigcode=0` proves; `==================` a race report that
+///   `WARNING: DATA RACE` proves; a goroutine header with no header above
+///   a goroutine dump that its first frame proves.
 pub const fn role(kind: LineKind) -> Role {
     use Event as E;
     use LineKind as K;
-    let plain = Role::PLAIN;
+    use Pos as P;
+    /// A report opened on its own (`true`) or to be proved.
+    const fn opens(event: Event, confirmed: bool, then: Pos) -> Option<Opening> {
+        Some(Opening {
+            event,
+            confirmed,
+            then,
+        })
+    }
+    /// One role.
+    const fn r(prefix: &'static str, opens: Option<Opening>, proves: Option<Event>) -> Role {
+        Role {
+            prefix,
+            opens,
+            proves,
+            separated: false,
+        }
+    }
+    const fn separated(role: Role) -> Role {
+        Role {
+            separated: true,
+            ..role
+        }
+    }
     match kind {
-        // `panic: boom`
-        K::Panic => Role {
-            prefix: "panic: ",
-            opens: confirmed(E::Panic, Pos::Message),
-            proves: Some(E::Panic),
-            ..plain
-        },
-        // `2026/11/27 05:20:58 http: panic serving 1.2.3.4:5: boom`
-        K::HttpPanic => Role {
-            opens: confirmed(E::HttpPanic, Pos::Message),
-            ..plain
-        },
-        // `fatal error: concurrent map writes`
-        K::FatalError => Role {
-            prefix: "fatal error: ",
-            opens: confirmed(E::FatalError, Pos::Message),
-            proves: Some(E::FatalError),
-            ..plain
-        },
-        // `runtime: goroutine stack exceeds 1000000000-byte limit`, proved
-        // by the `fatal error:` (or `panic:`, `SIGxxx:`) that follows.
-        K::RuntimeNote => Role {
-            prefix: "runtime: ",
-            opens: unconfirmed(E::FatalError, Pos::Message),
-            ..plain
-        },
-        // `unexpected fault address 0x…`, then `fatal error: fault`.
-        K::FaultAddress => Role {
-            prefix: "unexpected fault address ",
-            opens: unconfirmed(E::FatalError, Pos::Message),
-            ..plain
-        },
-        // `SIGQUIT: quit`, proved by `PC=0x… m=0 sigcode=0`.
-        K::SignalHeader => Role {
-            prefix: "SIG",
-            opens: unconfirmed(E::Signal, Pos::SignalHeader),
-            ..plain
-        },
-        K::SignalPc => Role {
-            prefix: "PC=0x",
-            proves: Some(E::Signal),
-            ..plain
-        },
-        // `goroutine 1 [running]:` with no header above, proved by its
-        // first frame.
-        K::GoroutineHeader => Role {
-            prefix: "goroutine ",
-            opens: unconfirmed(E::GoroutineDump, Pos::Header),
-            separated: true,
-            ..plain
-        },
-        K::Function | K::Elided | K::StackUnavailable => Role {
-            proves: Some(E::GoroutineDump),
-            ..plain
-        },
-        K::RuntimeStack => Role {
-            prefix: "runtime stack:",
-            separated: true,
-            ..plain
-        },
-        K::Register => Role {
-            separated: true,
-            ..plain
-        },
-        // `==================`, proved by `WARNING: DATA RACE`.
-        K::RaceDelimiter => Role {
-            prefix: "==================",
-            opens: unconfirmed(E::DataRace, Pos::RaceOpen),
-            ..plain
-        },
-        K::RaceWarning => Role {
-            prefix: "WARNING: DATA RACE",
-            proves: Some(E::DataRace),
-            ..plain
-        },
+        K::Panic => r("panic: ", opens(E::Panic, true, P::Message), Some(E::Panic)),
+        K::HttpPanic => r("", opens(E::HttpPanic, true, P::Message), None),
+        K::FatalError => r(
+            "fatal error: ",
+            opens(E::FatalError, true, P::Message),
+            Some(E::FatalError),
+        ),
+        K::RuntimeNote => r("runtime: ", opens(E::FatalError, false, P::Message), None),
+        K::FaultAddress => r(
+            "unexpected fault address ",
+            opens(E::FatalError, false, P::Message),
+            None,
+        ),
+        K::SignalHeader => r("SIG", opens(E::Signal, false, P::SignalHeader), None),
+        K::SignalPc => r("PC=0x", None, Some(E::Signal)),
+        K::GoroutineHeader => separated(r(
+            "goroutine ",
+            opens(E::GoroutineDump, false, P::Header),
+            None,
+        )),
+        K::Function | K::Elided | K::StackUnavailable => r("", None, Some(E::GoroutineDump)),
+        K::RuntimeStack => separated(r("runtime stack:", None, None)),
+        K::Register => separated(r("", None, None)),
+        K::RaceDelimiter => r(
+            "==================",
+            opens(E::DataRace, false, P::RaceOpen),
+            None,
+        ),
+        K::RaceWarning => r("WARNING: DATA RACE", None, Some(E::DataRace)),
         K::Blank
         | K::SignalInfo
         | K::SignalNote
@@ -320,7 +277,7 @@ pub const fn role(kind: LineKind) -> Role {
         | K::Indented
         | K::StackWords
         | K::RaceBody
-        | K::Other => plain,
+        | K::Other => r("", None, None),
     }
 }
 
@@ -497,13 +454,14 @@ pub fn is_location(line: &str) -> bool {
         return false;
     };
     // Cut the optional suffixes, then require `:<digits>` at the end.
-    let head = rest
-        .split_once(" +0x")
-        .or_else(|| rest.split_once(" fp=0x"))
-        .map_or(rest, |(head, _)| head);
-    match head.rsplit_once(':') {
-        Some((file, digits)) if !file.is_empty() => {
-            !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit())
+    let head = find_str(rest, " +0x")
+        .or_else(|| find_str(rest, " fp=0x"))
+        .and_then(|at| rest.get(..at))
+        .unwrap_or(rest);
+    match rfind_byte(head.as_bytes(), b':') {
+        Some(colon) if colon > 0 => {
+            let digits = head.as_bytes().get(colon + 1..).unwrap_or_default();
+            !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
         }
         _ => false,
     }
@@ -521,7 +479,8 @@ fn is_goroutine_header(line: &str) -> bool {
     }
     let rest = rest_after;
     // Either the state bracket follows at once, or the internals do.
-    (rest.starts_with(" [") || rest.starts_with(" gp=0x")) && rest.contains('[')
+    (rest.starts_with(" [") || rest.starts_with(" gp=0x"))
+        && find_byte(rest.as_bytes(), b'[').is_some()
 }
 
 fn is_stack_unavailable(line: &str) -> bool {
@@ -553,11 +512,17 @@ fn is_stack_words(line: &str) -> bool {
 /// A register line of a signal report: a short lower-case name, spaces, a
 /// hex value (`rax    0x0`, `r8     0xc000…`, `rflags 0x246`, `lr 0x…`).
 fn is_register(line: &str) -> bool {
-    let after = line.trim_start_matches(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let name = line.len() - after.len();
-    if name == 0 || name > 8 || !line.starts_with(|c: char| c.is_ascii_lowercase()) {
+    let b = line.as_bytes();
+    let name = b
+        .iter()
+        .position(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
+        .unwrap_or(b.len());
+    if name == 0 || name > 8 || !b.first().is_some_and(u8::is_ascii_lowercase) {
         return false;
     }
+    let Some(after) = line.get(name..) else {
+        return false;
+    };
     let rest = after.trim_start_matches(' ');
     if rest.len() == after.len() {
         return false; // no separating space
@@ -607,11 +572,17 @@ fn is_function(line: &str) -> bool {
     if !line.ends_with(')') {
         return false;
     }
-    let word = line.split(' ').next().unwrap_or_default();
+    let word = find_byte(line.as_bytes(), b' ')
+        .and_then(|end| line.get(..end))
+        .unwrap_or(line);
     let Some((name, _)) = split_args(word) else {
         return false;
     };
-    !name.is_empty() && !name.starts_with('.') && !name.contains(['"', '{', '}', '=', ',', '\\'])
+    !name.is_empty()
+        && !name.starts_with('.')
+        && !name
+            .bytes()
+            .any(|c| matches!(c, b'"' | b'{' | b'}' | b'=' | b',' | b'\\'))
 }
 
 /// Splits `pkg.(*T).f(args` at the argument list's `(`: the first `(` that
@@ -619,7 +590,7 @@ fn is_function(line: &str) -> bool {
 pub fn split_args(s: &str) -> Option<(&str, &str)> {
     let mut from = 0;
     loop {
-        let open = from + s.get(from..)?.find('(')?;
+        let open = from + find_byte(s.as_bytes().get(from..)?, b'(')?;
         let (name, rest) = s.split_at_checked(open)?;
         let args = rest.get(1..).unwrap_or_default();
         if !args.starts_with('*') {
@@ -635,10 +606,62 @@ pub fn split_args(s: &str) -> Option<(&str, &str)> {
 /// tokens): a JSON or text log line that merely quotes the phrase is not a
 /// crash report.
 fn is_http_panic(line: &str) -> bool {
-    let Some((prefix, _)) = line.split_once(HTTP_PANIC_MARK) else {
+    let Some(prefix) = find_http_panic(line).and_then(|at| line.get(..at)) else {
         return false;
     };
     prefix.split(' ').all(is_log_prefix_token)
+}
+
+/// The index of the first [`HTTP_PANIC_MARK`] in `line`. Looks for its
+/// `:`, which few lines hold (a frame's function line none).
+pub fn find_http_panic(line: &str) -> Option<usize> {
+    const COLON: usize = 4;
+    let mut from = 0;
+    loop {
+        let colon = from + find_byte(line.as_bytes().get(from..)?, b':')?;
+        if let Some(at) = colon.checked_sub(COLON)
+            && line
+                .as_bytes()
+                .get(at..)?
+                .starts_with(HTTP_PANIC_MARK.as_bytes())
+        {
+            return Some(at);
+        }
+        from = colon + 1;
+    }
+}
+
+/// The index of the first occurrence of `needle` in `hay`. Finds the
+/// needle's first character with `memchr` (what `str::find(char)` runs)
+/// and compares from there: on a line, cheaper than `str::find(&str)`,
+/// whose searcher costs more to set up than a short line takes to scan.
+pub fn find_str(hay: &str, needle: &str) -> Option<usize> {
+    let (&first, rest) = needle.as_bytes().split_first()?;
+    let b = hay.as_bytes();
+    let mut from = 0;
+    loop {
+        let i = from + find_byte(b.get(from..)?, first)?;
+        // A match starts where the needle's first byte is: at a character
+        // boundary, since the needle is text.
+        if b.get(i + 1..)?.starts_with(rest) {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+}
+
+/// The index of the first `c` in `b`. A plain loop: on a line's few dozen
+/// bytes it beats `str::find(char)`, whose searcher costs more to set up
+/// than such a line takes to scan.
+#[inline]
+pub fn find_byte(b: &[u8], c: u8) -> Option<usize> {
+    b.iter().position(|&x| x == c)
+}
+
+/// The index of the last `c` in `b` (see [`find_byte`]).
+#[inline]
+pub fn rfind_byte(b: &[u8], c: u8) -> Option<usize> {
+    b.iter().rposition(|&x| x == c)
 }
 
 /// A token of a `log` package prefix: empty, `2026/11/27`, `05:20:58`,
@@ -845,6 +868,21 @@ mod tests {
             line_kind(r#"{"msg":"saw http: panic serving 1.2.3.4:5: x"}"#),
             Other
         );
+    }
+
+    #[test]
+    fn http_panic_mark_found_anywhere() {
+        for (line, at) in [
+            ("http: panic serving 1.2.3.4:5: x", Some(0)),
+            ("é: http: panic serving 1.2.3.4:5: x", Some(4)),
+            ("aé: http: panic serving 1.2.3.4:5: x", Some(5)),
+            ("a: b: http: panic serving x", Some(6)),
+            ("http: panic serving", None),
+            ("main.main()", None),
+        ] {
+            assert_eq!(find_http_panic(line), at, "{line}");
+            assert_eq!(find_str(line, HTTP_PANIC_MARK), line.find(HTTP_PANIC_MARK));
+        }
     }
 
     #[test]
