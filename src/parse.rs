@@ -494,6 +494,14 @@ fn goroutine_header(line: &str) -> Option<Goroutine> {
     Some(g)
 }
 
+/// The first space-separated word of `s`, and the rest after the space.
+fn split_word(s: &str) -> (&str, Option<&str>) {
+    match find_byte(s.as_bytes(), b' ') {
+        Some(sp) => (s.get(..sp).unwrap_or(s), s.get(sp + 1..)),
+        None => (s, None),
+    }
+}
+
 /// `s.split_once(pat)`, by [`find_str`].
 fn split_once<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> {
     let at = find_str(s, pat)?;
@@ -622,10 +630,17 @@ fn location(line: &str) -> Option<(&str, u32, Option<&str>)> {
     let rest = line.trim_start_matches([' ', '\t']);
     let colon = rfind_byte(rest.as_bytes(), b':')?;
     let (file, tail) = (rest.get(..colon)?, rest.get(colon + 1..)?);
-    let mut tail_words = tail.split(' ');
-    let line_no = tail_words.next()?.parse().ok()?;
-    let offset = tail_words.find_map(|w| w.strip_prefix('+').filter(|o| o.starts_with("0x")));
-    Some((file, line_no, offset))
+    let (number, mut words) = split_word(tail);
+    let line_no = number.parse().ok()?;
+    // The offset is the first later word `+0x…`.
+    while let Some(w) = words {
+        let (word, more) = split_word(w);
+        if let Some(offset) = word.strip_prefix('+').filter(|o| o.starts_with("0x")) {
+            return Some((file, line_no, Some(offset)));
+        }
+        words = more;
+    }
+    Some((file, line_no, None))
 }
 
 /// `github.com/acme/shop/cart.(*Cart).Total[...]` →
