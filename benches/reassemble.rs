@@ -4,9 +4,12 @@
 //! (b) a `GOTRACEBACK=all` dump of 5,000 goroutines in CRI form.
 //! Each input is measured for decode alone, decode + reassemble, and decode
 //! + reassemble + parse + classify + JSON record output (what the CLI does).
+//! `parse/…` measures the parser alone on the dump's report lines.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use gopanic::Event;
 use gopanic::container::{Decoder, Format, LogLine};
+use gopanic::parse::parse;
 use gopanic::reassembler::{Config, Output, Reassembler};
 use gopanic::record::Shaper;
 use std::hint::black_box;
@@ -160,5 +163,23 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// The parser alone, on the lines of the dump's one report (no container
+/// decoding, no reassembling, no record).
+fn bench_parse(c: &mut Criterion) {
+    let dump = big_dump();
+    let lines: Vec<&str> = dump
+        .lines()
+        .map(|l| l.splitn(4, ' ').nth(3).unwrap_or_default())
+        .collect();
+    let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+    let mut g = c.benchmark_group("parse");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.sample_size(20);
+    g.bench_function("dump_5000_goroutines", |b| {
+        b.iter(|| parse(Event::FatalError, black_box(&lines)).goroutines.len())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_parse);
 criterion_main!(benches);

@@ -1,18 +1,48 @@
 //! The Go traceback grammar, one line at a time.
 //!
-//! [`classify`] looks at a single line, without context, and says which
-//! element of the runtime's crash output it can be. Context (is a location
-//! line expected here? are we inside a race report?) is the reassembler's
-//! job; keeping the two apart lets each element be unit-tested on its own
-//! and keeps the per-line cost to a few byte comparisons.
+//! [`line_kind`] looks at a single line, without context, and says which
+//! element of the runtime's crash output it can be; [`role`] says, once for
+//! every kind, what such a line does to a report: which report it opens
+//! (and whether it needs a proving line), which report it proves, whether
+//! Go prints a blank line before it. Context (is a location line expected
+//! here? are we inside a race report?) is the reassembler's job; keeping
+//! the two apart lets each element be unit-tested on its own and keeps the
+//! per-line cost to a few byte comparisons.
 //!
 //! Everything here follows what `runtime/panic.go`, `runtime/traceback.go`,
 //! `runtime/signal_*.go` and the race detector print, for Go 1.19 to 1.27
 //! (see `docs/grammar.md` for the line forms with examples).
 
-use std::sync::LazyLock;
+use crate::crash::Event;
 
-use memchr::memmem::Finder;
+/// Where in the grammar a report is after its last line: which lines may
+/// come next (`docs/grammar.md`, "How a report continues").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pos {
+    /// After a panic or fatal message (or its value continuation): tabbed
+    /// continuations, `[signal …]`, then a blank line and goroutines.
+    Message,
+    /// After `SIGQUIT: quit`; `PC=…` must follow.
+    SignalHeader,
+    /// After `PC=…` or `signal arrived during cgo execution`.
+    SignalPc,
+    /// After a goroutine header; a frame must follow.
+    Header,
+    /// After a function or `created by` line; its location must follow.
+    Function,
+    /// After a location (or elided / stack unavailable): the next frame,
+    /// `created by`, a blank line and the next block, or the end.
+    Location,
+    /// After `runtime stack:`; a frame must follow.
+    RuntimeStack,
+    /// In a register dump.
+    Register,
+    /// After the opening `==================`; `WARNING: DATA RACE` must
+    /// follow.
+    RaceOpen,
+    /// Inside a race report, until the closing `==================`.
+    RaceBody,
+}
 
 /// What a single line can be in Go's crash output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +106,179 @@ pub enum LineKind {
     Other,
 }
 
+impl LineKind {
+    /// Every kind, in declaration order (`ALL[k as usize] == k`).
+    pub const ALL: [LineKind; 23] = [
+        LineKind::Blank,
+        LineKind::Panic,
+        LineKind::HttpPanic,
+        LineKind::FatalError,
+        LineKind::RuntimeNote,
+        LineKind::FaultAddress,
+        LineKind::SignalHeader,
+        LineKind::SignalPc,
+        LineKind::SignalInfo,
+        LineKind::SignalNote,
+        LineKind::GoroutineHeader,
+        LineKind::Function,
+        LineKind::CreatedBy,
+        LineKind::Indented,
+        LineKind::Elided,
+        LineKind::StackUnavailable,
+        LineKind::RuntimeStack,
+        LineKind::Register,
+        LineKind::StackWords,
+        LineKind::RaceDelimiter,
+        LineKind::RaceWarning,
+        LineKind::RaceBody,
+        LineKind::Other,
+    ];
+}
+
+/// A report a line opens where no open report continues with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opening {
+    /// The report's event (a later proving line may say otherwise, see
+    /// [`Role::proves`]).
+    pub event: Event,
+    /// The line is a crash report on its own. An unconfirmed report
+    /// becomes one only when a proving line follows; otherwise its lines
+    /// leave as ordinary lines.
+    pub confirmed: bool,
+    /// The report's position after the line.
+    pub then: Pos,
+}
+
+/// What a line of one kind does to reports, whatever the position: the
+/// grammar's roles, stated once ([`role`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Role {
+    /// The text every line of the kind starts with (empty when the kind
+    /// has no fixed start, or, for `http: panic serving`, when the phrase
+    /// follows a log prefix).
+    pub prefix: &'static str,
+    /// The report the line opens where no open report continues with it.
+    /// Such a line also ends an open report that cannot take it, rather
+    /// than landing inside it as another writer's line.
+    pub opens: Option<Opening>,
+    /// The line proves an unconfirmed report it continues, and says which
+    /// event it is. A frame proves a traceback: a report that began with
+    /// `runtime:` lead-ins is then a goroutine dump.
+    pub proves: Option<Event>,
+    /// Go prints a blank line before it: it starts a block of the
+    /// traceback (a goroutine, `runtime stack:`, the register dump).
+    pub separated: bool,
+}
+
+/// The role of each line kind: the one place that says which lines open
+/// a report, which prove one and which follow a blank line (the table in
+/// `docs/grammar.md`, "Where a report starts"):
+/// - `panic: boom`, `… http: panic serving 1.2.3.4:5: boom` and `fatal
+///   error: concurrent map writes` open a report on their own;
+/// - `runtime: goroutine stack exceeds 1000000000-byte limit` and
+///   `unexpected fault address 0x…` open a fatal error that `fatal error:`
+///   (or `panic:`, `SIGxxx:`) proves; `SIGQUIT: quit` a signal report that
+///   `PC=0x… m=0 sigcode=0` proves; `==================` a race report that
+///   `WARNING: DATA RACE` proves; a goroutine header with no header above
+///   a goroutine dump that its first frame proves.
+pub const fn role(kind: LineKind) -> Role {
+    use Event as E;
+    use LineKind as K;
+    use Pos as P;
+    /// A report opened on its own (`true`) or to be proved.
+    const fn opens(event: Event, confirmed: bool, then: Pos) -> Option<Opening> {
+        Some(Opening {
+            event,
+            confirmed,
+            then,
+        })
+    }
+    /// One role.
+    const fn r(prefix: &'static str, opens: Option<Opening>, proves: Option<Event>) -> Role {
+        Role {
+            prefix,
+            opens,
+            proves,
+            separated: false,
+        }
+    }
+    const fn separated(role: Role) -> Role {
+        Role {
+            separated: true,
+            ..role
+        }
+    }
+    match kind {
+        K::Panic => r("panic: ", opens(E::Panic, true, P::Message), Some(E::Panic)),
+        K::HttpPanic => r("", opens(E::HttpPanic, true, P::Message), None),
+        K::FatalError => r(
+            "fatal error: ",
+            opens(E::FatalError, true, P::Message),
+            Some(E::FatalError),
+        ),
+        K::RuntimeNote => r("runtime: ", opens(E::FatalError, false, P::Message), None),
+        K::FaultAddress => r(
+            "unexpected fault address ",
+            opens(E::FatalError, false, P::Message),
+            None,
+        ),
+        K::SignalHeader => r("SIG", opens(E::Signal, false, P::SignalHeader), None),
+        K::SignalPc => r("PC=0x", None, Some(E::Signal)),
+        K::GoroutineHeader => separated(r(
+            "goroutine ",
+            opens(E::GoroutineDump, false, P::Header),
+            None,
+        )),
+        K::Function | K::Elided | K::StackUnavailable => r("", None, Some(E::GoroutineDump)),
+        K::RuntimeStack => separated(r("runtime stack:", None, None)),
+        K::Register => separated(r("", None, None)),
+        K::RaceDelimiter => r(
+            "==================",
+            opens(E::DataRace, false, P::RaceOpen),
+            None,
+        ),
+        K::RaceWarning => r("WARNING: DATA RACE", None, Some(E::DataRace)),
+        K::Blank
+        | K::SignalInfo
+        | K::SignalNote
+        | K::CreatedBy
+        | K::Indented
+        | K::StackWords
+        | K::RaceBody
+        | K::Other => r("", None, None),
+    }
+}
+
+/// The fixed start of the lines that may open a report, by first byte
+/// (empty: no such line starts with the byte). Lines of `http: panic
+/// serving` are not here: the phrase follows a log prefix. Hosts use it
+/// to pass most lines on after one byte.
+pub const OPENING_PREFIXES: [&str; 256] = opening_prefixes();
+
+#[allow(clippy::indexing_slicing)] // const evaluation: out of bounds fails the build
+const fn opening_prefixes() -> [&'static str; 256] {
+    let mut table = [""; 256];
+    let mut i = 0;
+    while i < LineKind::ALL.len() {
+        let r = role(LineKind::ALL[i]);
+        if r.opens.is_some() && !r.prefix.is_empty() {
+            let first = r.prefix.as_bytes()[0] as usize;
+            assert!(
+                table[first].is_empty(),
+                "two opening prefixes share a first byte"
+            );
+            table[first] = r.prefix;
+        }
+        i += 1;
+    }
+    table
+}
+
+/// The phrase of an `http: panic serving` line, after its log prefix.
+pub const HTTP_PANIC_MARK: &str = "http: panic serving ";
+
 /// Classifies one line (no trailing newline) without context.
-pub fn classify(line: &str) -> LineKind {
+pub fn line_kind(line: &str) -> LineKind {
     let b = line.as_bytes();
     let Some(&first) = b.first() else {
         return LineKind::Blank;
@@ -137,17 +338,7 @@ pub fn classify(line: &str) -> LineKind {
 /// test a host can run before anything else, since most lines fail it at
 /// their first byte.
 pub fn may_start_report(line: &str) -> bool {
-    matches!(
-        classify(line),
-        LineKind::Panic
-            | LineKind::HttpPanic
-            | LineKind::FatalError
-            | LineKind::RuntimeNote
-            | LineKind::FaultAddress
-            | LineKind::SignalHeader
-            | LineKind::RaceDelimiter
-            | LineKind::GoroutineHeader
-    )
+    role(line_kind(line)).opens.is_some()
 }
 
 /// Whether a line has the shape of an application's log line: a JSON
@@ -161,7 +352,7 @@ pub fn may_start_report(line: &str) -> bool {
 pub fn is_log_line(line: &str) -> bool {
     // A line of the crash grammar is never another writer's, whatever its
     // prefix (`2026/11/27 05:20:58 http: panic serving …`).
-    if classify(line) != LineKind::Other {
+    if line_kind(line) != LineKind::Other {
         return false;
     }
     let b = line.as_bytes();
@@ -231,9 +422,11 @@ pub fn is_location(line: &str) -> bool {
         return false;
     };
     // Cut the optional suffixes, then require `:<digits>` at the end.
-    match location_head(rest).rsplit_once(':') {
-        Some((file, digits)) if !file.is_empty() => {
-            !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit())
+    let head = location_head(rest);
+    match rfind_byte(head.as_bytes(), b':') {
+        Some(colon) if colon > 0 => {
+            let digits = head.as_bytes().get(colon + 1..).unwrap_or_default();
+            !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
         }
         _ => false,
     }
@@ -242,13 +435,10 @@ pub fn is_location(line: &str) -> bool {
 /// A location line's `<file>:<line>` (tab removed): what precedes ` +0x…`
 /// (the PC offset), else ` fp=0x…` (the frame's pointers), else all of it.
 pub(crate) fn location_head(rest: &str) -> &str {
-    // Searchers built once: std's `split_once(&str)` sets one up per call,
-    // which costs more than the search on a line this short.
-    static PC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" +0x"));
-    static FP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" fp=0x"));
-    let b = rest.as_bytes();
-    let end = PC.find(b).or_else(|| FP.find(b)).unwrap_or(b.len());
-    rest.get(..end).unwrap_or(rest)
+    find_str(rest, " +0x")
+        .or_else(|| find_str(rest, " fp=0x"))
+        .and_then(|at| rest.get(..at))
+        .unwrap_or(rest)
 }
 
 /// `goroutine <id> [` … `]:` with optional `gp=… m=… mp=…` between the id
@@ -263,7 +453,8 @@ fn is_goroutine_header(line: &str) -> bool {
     }
     let rest = rest_after;
     // Either the state bracket follows at once, or the internals do.
-    (rest.starts_with(" [") || rest.starts_with(" gp=0x")) && rest.contains('[')
+    (rest.starts_with(" [") || rest.starts_with(" gp=0x"))
+        && find_byte(rest.as_bytes(), b'[').is_some()
 }
 
 fn is_stack_unavailable(line: &str) -> bool {
@@ -295,11 +486,17 @@ fn is_stack_words(line: &str) -> bool {
 /// A register line of a signal report: a short lower-case name, spaces, a
 /// hex value (`rax    0x0`, `r8     0xc000…`, `rflags 0x246`, `lr 0x…`).
 fn is_register(line: &str) -> bool {
-    let after = line.trim_start_matches(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let name = line.len() - after.len();
-    if name == 0 || name > 8 || !line.starts_with(|c: char| c.is_ascii_lowercase()) {
+    let b = line.as_bytes();
+    let name = b
+        .iter()
+        .position(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
+        .unwrap_or(b.len());
+    if name == 0 || name > 8 || !b.first().is_some_and(u8::is_ascii_lowercase) {
         return false;
     }
+    let Some(after) = line.get(name..) else {
+        return false;
+    };
     let rest = after.trim_start_matches(' ');
     if rest.len() == after.len() {
         return false; // no separating space
@@ -344,16 +541,22 @@ fn is_race_body(line: &str) -> bool {
 /// `main.Map[...](...)`, `panic({0x45e900?, 0x4d6f70?})`.
 ///
 /// The function name holds no space and is followed by the parenthesised
-/// argument list that ends the line.
+/// argument list that ends the line: the name ends at the first `(` that
+/// does not open a `(*T)` receiver (as [`split_args`] splits it). One pass
+/// over the name: most lines of a traceback are function lines.
 fn is_function(line: &str) -> bool {
-    if !line.ends_with(')') {
+    let b = line.as_bytes();
+    if b.last() != Some(&b')') || b.first() == Some(&b'.') {
         return false;
     }
-    let word = line.split(' ').next().unwrap_or_default();
-    let Some((name, _)) = split_args(word) else {
-        return false;
-    };
-    !name.is_empty() && !name.starts_with('.') && !name.contains(['"', '{', '}', '=', ',', '\\'])
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'(' if b.get(i + 1) != Some(&b'*') => return i > 0,
+            b' ' | b'"' | b'{' | b'}' | b'=' | b',' | b'\\' => return false,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Splits `pkg.(*T).f(args` at the argument list's `(`: the first `(` that
@@ -361,7 +564,7 @@ fn is_function(line: &str) -> bool {
 pub fn split_args(s: &str) -> Option<(&str, &str)> {
     let mut from = 0;
     loop {
-        let open = from + s.get(from..)?.find('(')?;
+        let open = from + find_byte(s.as_bytes().get(from..)?, b'(')?;
         let (name, rest) = s.split_at_checked(open)?;
         let args = rest.get(1..).unwrap_or_default();
         if !args.starts_with('*') {
@@ -377,14 +580,99 @@ pub fn split_args(s: &str) -> Option<(&str, &str)> {
 /// tokens): a JSON or text log line that merely quotes the phrase is not a
 /// crash report.
 fn is_http_panic(line: &str) -> bool {
-    // Most lines reach this test: a searcher built once finds the mark
-    // faster than `split_once` can set one up.
-    static MARK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("http: panic serving "));
-    let Some(at) = MARK.find(line.as_bytes()) else {
+    let Some(prefix) = find_http_panic(line).and_then(|at| line.get(..at)) else {
         return false;
     };
-    line.get(..at)
-        .is_some_and(|prefix| prefix.split(' ').all(is_log_prefix_token))
+    prefix.split(' ').all(is_log_prefix_token)
+}
+
+/// The index of the first [`HTTP_PANIC_MARK`] in `line`. Looks for its
+/// `:`, which few lines hold (a frame's function line none).
+pub fn find_http_panic(line: &str) -> Option<usize> {
+    const COLON: usize = 4;
+    let mut from = 0;
+    loop {
+        let colon = from + find_byte(line.as_bytes().get(from..)?, b':')?;
+        if let Some(at) = colon.checked_sub(COLON)
+            && line
+                .as_bytes()
+                .get(at..)?
+                .starts_with(HTTP_PANIC_MARK.as_bytes())
+        {
+            return Some(at);
+        }
+        from = colon + 1;
+    }
+}
+
+/// The index of the first occurrence of `needle` in `hay`. Finds the
+/// needle's first character with `memchr` (what `str::find(char)` runs)
+/// and compares from there: on a line, cheaper than `str::find(&str)`,
+/// whose searcher costs more to set up than a short line takes to scan.
+pub fn find_str(hay: &str, needle: &str) -> Option<usize> {
+    let (&first, rest) = needle.as_bytes().split_first()?;
+    let b = hay.as_bytes();
+    let mut from = 0;
+    loop {
+        let i = from + find_byte(b.get(from..)?, first)?;
+        // A match starts where the needle's first byte is: at a character
+        // boundary, since the needle is text.
+        if b.get(i + 1..)?.starts_with(rest) {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+}
+
+/// The index of the first `c` in `b`, eight bytes at a time: on a line's
+/// few dozen bytes this beats `str::find(char)`, whose searcher costs more
+/// to set up than such a line takes to scan.
+pub fn find_byte(b: &[u8], c: u8) -> Option<usize> {
+    let mut i = 0;
+    while let Some(x) = load8(b, i) {
+        let hits = zero_bytes(x ^ splat(c));
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let tail = b.get(i..)?;
+    tail.iter().position(|&x| x == c).map(|p| i + p)
+}
+
+/// The index of the last `c` in `b` (see [`find_byte`]).
+pub fn rfind_byte(b: &[u8], c: u8) -> Option<usize> {
+    let mut end = b.len();
+    while end >= 8 {
+        let x = load8(b, end - 8)?;
+        let hits = zero_bytes(x ^ splat(c));
+        if hits != 0 {
+            return Some(end - 8 + (7 - hits.leading_zeros() / 8) as usize);
+        }
+        end -= 8;
+    }
+    b.get(..end)?.iter().rposition(|&x| x == c)
+}
+
+/// Eight bytes at `i`, little-endian, if there are eight.
+#[inline(always)]
+fn load8(b: &[u8], i: usize) -> Option<u64> {
+    let chunk: [u8; 8] = b.get(i..i.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+/// `c` in every byte.
+#[inline(always)]
+const fn splat(c: u8) -> u64 {
+    0x0101_0101_0101_0101 * c as u64
+}
+
+/// The high bit of each byte of `v` that is zero, exactly (no false hits
+/// beside a true one, so the last hit is as sure as the first).
+#[inline(always)]
+fn zero_bytes(v: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    !(((v & LOW7).wrapping_add(LOW7)) | v | LOW7)
 }
 
 /// A token of a `log` package prefix: empty, `2026/11/27`, `05:20:58`,
@@ -409,48 +697,223 @@ mod tests {
     use super::LineKind::*;
     use super::*;
 
+    /// One line of each kind, as Go prints it.
+    const EXAMPLES: [(LineKind, &str); 23] = [
+        (Blank, ""),
+        (Panic, "panic: boom [recovered]"),
+        (
+            HttpPanic,
+            "2026/11/27 05:20:58 http: panic serving 127.0.0.1:54321: boom",
+        ),
+        (FatalError, "fatal error: concurrent map writes"),
+        (
+            RuntimeNote,
+            "runtime: goroutine stack exceeds 1000000000-byte limit",
+        ),
+        (FaultAddress, "unexpected fault address 0xdeadbeef"),
+        (SignalHeader, "SIGQUIT: quit"),
+        (SignalPc, "PC=0x46a9e1 m=0 sigcode=0"),
+        (
+            SignalInfo,
+            "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47e0a4]",
+        ),
+        (SignalNote, "signal arrived during cgo execution"),
+        (GoroutineHeader, "goroutine 18 [chan receive, 5 minutes]:"),
+        (Function, "main.(*Cart).Total(...)"),
+        (CreatedBy, "created by main.main in goroutine 1"),
+        (Indented, "\t/app/main.go:12 +0x1d"),
+        (Elided, "...22369475 frames elided..."),
+        (
+            StackUnavailable,
+            "\tgoroutine running on other thread; stack unavailable",
+        ),
+        (RuntimeStack, "runtime stack:"),
+        (Register, "rflags 0x10246"),
+        (
+            StackWords,
+            "stack: frame={sp:0xc000, fp:0xc000} stack=[0xc000,0xc001)",
+        ),
+        (RaceDelimiter, "=================="),
+        (RaceWarning, "WARNING: DATA RACE"),
+        (RaceBody, "Write at 0x00c000012345 by goroutine 7:"),
+        (Other, "retrying in 5s"),
+    ];
+
+    #[test]
+    fn every_kind_once_in_order() {
+        assert_eq!(LineKind::ALL.len(), Other as usize + 1);
+        for (i, k) in LineKind::ALL.into_iter().enumerate() {
+            assert_eq!(k as usize, i, "{k:?}");
+            assert_eq!(EXAMPLES[i].0, k);
+        }
+    }
+
+    #[test]
+    fn every_kind_starts_with_its_prefix() {
+        for (kind, line) in EXAMPLES {
+            assert_eq!(line_kind(line), kind, "{line:?}");
+            assert!(line.starts_with(role(kind).prefix), "{kind:?}");
+        }
+    }
+
+    /// The roles, kind by kind, as `docs/grammar.md` states them.
+    #[test]
+    fn roles() {
+        use Event as E;
+        let opening = |kind: LineKind| role(kind).opens.map(|o| (o.event, o.confirmed, o.then));
+        let opens: Vec<_> = LineKind::ALL
+            .into_iter()
+            .filter_map(|k| Some((k, opening(k)?)))
+            .collect();
+        assert_eq!(
+            opens,
+            [
+                (Panic, (E::Panic, true, Pos::Message)),
+                (HttpPanic, (E::HttpPanic, true, Pos::Message)),
+                (FatalError, (E::FatalError, true, Pos::Message)),
+                (RuntimeNote, (E::FatalError, false, Pos::Message)),
+                (FaultAddress, (E::FatalError, false, Pos::Message)),
+                (SignalHeader, (E::Signal, false, Pos::SignalHeader)),
+                (GoroutineHeader, (E::GoroutineDump, false, Pos::Header)),
+                (RaceDelimiter, (E::DataRace, false, Pos::RaceOpen)),
+            ]
+        );
+        let proves: Vec<_> = LineKind::ALL
+            .into_iter()
+            .filter_map(|k| Some((k, role(k).proves?)))
+            .collect();
+        assert_eq!(
+            proves,
+            [
+                (Panic, E::Panic),
+                (FatalError, E::FatalError),
+                (SignalPc, E::Signal),
+                (Function, E::GoroutineDump),
+                (Elided, E::GoroutineDump),
+                (StackUnavailable, E::GoroutineDump),
+                (RaceWarning, E::DataRace),
+            ]
+        );
+        let separated: Vec<_> = LineKind::ALL
+            .into_iter()
+            .filter(|&k| role(k).separated)
+            .collect();
+        assert_eq!(separated, [GoroutineHeader, RuntimeStack, Register]);
+        // An unconfirmed opening is proved by a line of another kind.
+        for (kind, (event, confirmed, _)) in opens {
+            assert!(
+                confirmed
+                    || LineKind::ALL
+                        .iter()
+                        .any(|&k| k != kind && role(k).proves == Some(event)),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn opening_prefixes_by_first_byte() {
+        let table: Vec<(u8, &str)> = (0..=255u8)
+            .zip(OPENING_PREFIXES)
+            .filter(|(_, p)| !p.is_empty())
+            .collect();
+        let mut want: Vec<(u8, &str)> = LineKind::ALL
+            .into_iter()
+            .map(role)
+            .filter(|r| r.opens.is_some() && !r.prefix.is_empty())
+            .map(|r| (r.prefix.as_bytes()[0], r.prefix))
+            .collect();
+        want.sort();
+        assert_eq!(table, want);
+        assert_eq!(table.len(), 7);
+        // Every opening line but `http: panic serving` starts with one.
+        for (kind, line) in EXAMPLES {
+            assert_eq!(may_start_report(line), role(kind).opens.is_some());
+            let first = usize::from(line.as_bytes().first().copied().unwrap_or(0));
+            if may_start_report(line) && kind != HttpPanic {
+                assert!(line.starts_with(OPENING_PREFIXES[first]), "{line}");
+            }
+        }
+        assert!(EXAMPLES[HttpPanic as usize].1.contains(HTTP_PANIC_MARK));
+    }
+
     #[test]
     fn report_headers() {
-        assert_eq!(classify("panic: boom"), Panic);
-        assert_eq!(classify("panic: boom [recovered]"), Panic);
-        assert_eq!(classify("panicking: no"), Other);
-        assert_eq!(classify("fatal error: concurrent map writes"), FatalError);
+        assert_eq!(line_kind("panic: boom"), Panic);
+        assert_eq!(line_kind("panic: boom [recovered]"), Panic);
+        assert_eq!(line_kind("panicking: no"), Other);
+        assert_eq!(line_kind("fatal error: concurrent map writes"), FatalError);
         assert_eq!(
-            classify("runtime: goroutine stack exceeds 1000000000-byte limit"),
+            line_kind("runtime: goroutine stack exceeds 1000000000-byte limit"),
             RuntimeNote
         );
         assert_eq!(
-            classify("unexpected fault address 0xdeadbeef"),
+            line_kind("unexpected fault address 0xdeadbeef"),
             FaultAddress
         );
-        assert_eq!(classify("SIGQUIT: quit"), SignalHeader);
-        assert_eq!(classify("SIGSEGV: segmentation violation"), SignalHeader);
-        assert_eq!(classify("SIGTERM"), Other);
-        assert_eq!(classify("PC=0x46a9e1 m=0 sigcode=0"), SignalPc);
+        assert_eq!(line_kind("SIGQUIT: quit"), SignalHeader);
+        assert_eq!(line_kind("SIGSEGV: segmentation violation"), SignalHeader);
+        assert_eq!(line_kind("SIGTERM"), Other);
+        assert_eq!(line_kind("PC=0x46a9e1 m=0 sigcode=0"), SignalPc);
         assert_eq!(
-            classify("[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47e0a4]"),
+            line_kind("[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47e0a4]"),
             SignalInfo
         );
-        assert_eq!(classify("signal arrived during cgo execution"), SignalNote);
-        assert_eq!(classify("=================="), RaceDelimiter);
-        assert_eq!(classify("WARNING: DATA RACE"), RaceWarning);
+        assert_eq!(line_kind("signal arrived during cgo execution"), SignalNote);
+        assert_eq!(line_kind("=================="), RaceDelimiter);
+        assert_eq!(line_kind("WARNING: DATA RACE"), RaceWarning);
     }
 
     #[test]
     fn http_panic_needs_a_log_prefix() {
         assert_eq!(
-            classify("2026/11/27 05:20:58 http: panic serving 127.0.0.1:54321: boom"),
+            line_kind("2026/11/27 05:20:58 http: panic serving 127.0.0.1:54321: boom"),
             HttpPanic
         );
-        assert_eq!(classify("http: panic serving [::1]:80: boom"), HttpPanic);
+        assert_eq!(line_kind("http: panic serving [::1]:80: boom"), HttpPanic);
         assert_eq!(
-            classify("2026/11/27 05:20:58.123456 server.go:12: http: panic serving 1.2.3.4:5: x"),
+            line_kind("2026/11/27 05:20:58.123456 server.go:12: http: panic serving 1.2.3.4:5: x"),
             HttpPanic
         );
         assert_eq!(
-            classify(r#"{"msg":"saw http: panic serving 1.2.3.4:5: x"}"#),
+            line_kind(r#"{"msg":"saw http: panic serving 1.2.3.4:5: x"}"#),
             Other
         );
+    }
+
+    #[test]
+    fn byte_search_agrees_with_std() {
+        let hay: Vec<u8> = (0..40u8)
+            .map(|i| [b'a', b':', 0x80, 0xff, b' '][usize::from(i % 7 % 5)])
+            .collect();
+        for len in 0..hay.len() {
+            for start in 0..len {
+                let b = &hay[start..len];
+                for c in [b'a', b':', 0x80, 0xff, b' ', b'z', 0] {
+                    assert_eq!(find_byte(b, c), b.iter().position(|&x| x == c), "{b:?} {c}");
+                    assert_eq!(
+                        rfind_byte(b, c),
+                        b.iter().rposition(|&x| x == c),
+                        "{b:?} {c}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn http_panic_mark_found_anywhere() {
+        for (line, at) in [
+            ("http: panic serving 1.2.3.4:5: x", Some(0)),
+            ("é: http: panic serving 1.2.3.4:5: x", Some(4)),
+            ("aé: http: panic serving 1.2.3.4:5: x", Some(5)),
+            ("a: b: http: panic serving x", Some(6)),
+            ("http: panic serving", None),
+            ("main.main()", None),
+        ] {
+            assert_eq!(find_http_panic(line), at, "{line}");
+            assert_eq!(find_str(line, HTTP_PANIC_MARK), line.find(HTTP_PANIC_MARK));
+        }
     }
 
     #[test]
@@ -465,10 +928,10 @@ mod tests {
             r#"goroutine 6 [running labels:{"request_id": "req-7f3a"}]:"#,
             r#"goroutine 6 [running] {request_id: "req-7f3a", route: /v1/t…}:"#,
         ] {
-            assert_eq!(classify(h), GoroutineHeader, "{h}");
+            assert_eq!(line_kind(h), GoroutineHeader, "{h}");
         }
-        assert_eq!(classify("goroutine 1 running"), Other);
-        assert_eq!(classify("goroutines [x]:"), Other);
+        assert_eq!(line_kind("goroutine 1 running"), Other);
+        assert_eq!(line_kind("goroutines [x]:"), Other);
     }
 
     #[test]
@@ -484,20 +947,20 @@ mod tests {
             "type:.eq.main.T(...)",
             "github.com/acme/shop/orders.(*Cart).Total(...)",
         ] {
-            assert_eq!(classify(f), Function, "{f}");
+            assert_eq!(line_kind(f), Function, "{f}");
         }
         for o in ["Starting server (v1.2)", r#"{"a": "b (c)"}"#, "(x)"] {
-            assert_ne!(classify(o), Function, "{o}");
+            assert_ne!(line_kind(o), Function, "{o}");
         }
-        assert_eq!(classify("created by main.main in goroutine 1"), CreatedBy);
-        assert_eq!(classify("created by main.main"), CreatedBy);
-        assert_eq!(classify("...22369475 frames elided..."), Elided);
-        assert_eq!(classify("...additional frames elided..."), Elided);
+        assert_eq!(line_kind("created by main.main in goroutine 1"), CreatedBy);
+        assert_eq!(line_kind("created by main.main"), CreatedBy);
+        assert_eq!(line_kind("...22369475 frames elided..."), Elided);
+        assert_eq!(line_kind("...additional frames elided..."), Elided);
         assert_eq!(
-            classify("\tgoroutine running on other thread; stack unavailable"),
+            line_kind("\tgoroutine running on other thread; stack unavailable"),
             StackUnavailable
         );
-        assert_eq!(classify("runtime stack:"), RuntimeStack);
+        assert_eq!(line_kind("runtime stack:"), RuntimeStack);
     }
 
     #[test]
@@ -510,7 +973,7 @@ mod tests {
             "\tgithub.com/acme/x/y.go:3 +0x1",
             "\t?:0",
         ] {
-            assert_eq!(classify(l), Indented);
+            assert_eq!(line_kind(l), Indented);
             assert!(is_location(l), "{l}");
         }
         for v in [
@@ -532,19 +995,19 @@ mod tests {
             "lr     0x4",
             "fault  0x0",
         ] {
-            assert_eq!(classify(r), Register, "{r}");
+            assert_eq!(line_kind(r), Register, "{r}");
         }
-        assert_eq!(classify("rax"), Other);
-        assert_eq!(classify("version 1.2"), Other);
+        assert_eq!(line_kind("rax"), Other);
+        assert_eq!(line_kind("version 1.2"), Other);
         assert_eq!(
-            classify("stack: frame={sp:0xc000, fp:0xc000} stack=[0xc000,0xc001)"),
+            line_kind("stack: frame={sp:0xc000, fp:0xc000} stack=[0xc000,0xc001)"),
             StackWords
         );
         assert_eq!(
-            classify("0x000000c000012345:  0x0000000000000000"),
+            line_kind("0x000000c000012345:  0x0000000000000000"),
             StackWords
         );
-        assert_eq!(classify("0x1f is a number"), Other);
+        assert_eq!(line_kind("0x1f is a number"), Other);
     }
 
     #[test]
@@ -595,10 +1058,10 @@ mod tests {
             "      /app/main.go:12 +0x44",
             "Location is global 'counter' of size 8 at 0x0000005f1a30 (race+0x5f1a30)",
         ] {
-            assert_eq!(classify(r), RaceBody, "{r}");
+            assert_eq!(line_kind(r), RaceBody, "{r}");
         }
-        assert_eq!(classify("Write by the team:"), Other);
-        assert_eq!(classify("   "), Blank);
-        assert_eq!(classify(""), Blank);
+        assert_eq!(line_kind("Write by the team:"), Other);
+        assert_eq!(line_kind("   "), Blank);
+        assert_eq!(line_kind(""), Blank);
     }
 }

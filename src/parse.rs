@@ -1,88 +1,136 @@
 //! From the lines of one reassembled report to a [`Crash`].
 //!
 //! The parser walks the lines once with the same line grammar the
-//! reassembler used ([`classify`]), so what was joined by a rule is read by
-//! the same rule. It never fails: a line it cannot place is skipped, and the
-//! raw report always travels with the record.
+//! reassembler used ([`line_kind`], [`role`]), so what was joined by a rule
+//! is read by the same rule. It is a small state machine: the section it is
+//! in ([`Section`]) says what the next lines mean, and each section has its
+//! own method, documented with the line forms it reads. It never fails: a
+//! line it cannot place is skipped, and the raw report always travels with
+//! the record.
 
-use crate::crash::Event;
 use crate::crash::{
-    Crash, CreatedBy, Frame, Goroutine, PanicValue, Race, RaceAccess, RaceGoroutine, Signal,
+    Crash, CreatedBy, Event, Frame, Goroutine, PanicValue, Race, RaceAccess, RaceGoroutine, Signal,
 };
-use crate::grammar::{LineKind, classify, is_location, split_args};
+use crate::grammar::{
+    HTTP_PANIC_MARK, LineKind, Pos, find_byte, find_http_panic, find_str, is_location, line_kind,
+    rfind_byte, role, split_args,
+};
 
-/// Where the parser is: which section the next frame belongs to.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Where the parser is: what the next lines mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Section {
+    /// After `panic:`, `http: panic serving` or `fatal error:`: the value's
+    /// continuation lines and chained panics, until a goroutine block.
     Message,
+    /// In a goroutine block: frames, `created by`, elided frames.
     Goroutine,
+    /// In a `runtime stack:` section, kept as raw text.
     RuntimeStack,
+    /// In a signal report's register dump, kept as raw text.
     Registers,
+    /// In a race report, to its end (nothing else follows one).
     Race,
+    /// Between sections, or before the first.
     Other,
 }
 
 /// Parses one report's lines.
 pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
-    let mut c = Crash {
-        event: Some(event),
-        ..Crash::default()
-    };
-    let mut section = Section::Other;
-    // A function line waiting for its location.
-    let mut pending: Option<&str> = None;
-    let mut pending_created_by: Option<&str> = None;
-    let mut runtime_stack = String::new();
-    let mut registers = String::new();
-    let mut race_frames: Option<RaceTarget> = None;
-
-    for line in lines {
+    const HEADER: &[u8] = role(LineKind::GoroutineHeader).prefix.as_bytes();
+    // Room for every goroutine at once: a dump's blocks are many and large.
+    let headers = lines
+        .iter()
+        .filter(|l| l.as_ref().as_bytes().starts_with(HEADER))
+        .count();
+    let mut p = Parser::new(event, headers);
+    for (i, line) in lines.iter().enumerate() {
         let line = line.as_ref();
-        let kind = classify(line);
-        if section == Section::Race {
-            parse_race_line(&mut c, line, kind, &mut race_frames);
-            continue;
+        p.line(i, line, line_kind(line));
+    }
+    p.finish(lines)
+}
+
+/// The parser's state between lines.
+struct Parser<'a> {
+    crash: Crash,
+    section: Section,
+    /// A function line waiting for its location.
+    function: Option<&'a str>,
+    /// A `created by` line waiting for its location.
+    created_by: Option<&'a str>,
+    /// The `runtime stack:` section being read.
+    runtime_stack: String,
+    /// The register dump being read.
+    registers: String,
+    /// Where the frames of a race report go.
+    race_target: Option<RaceTarget>,
+    /// Lines that may continue the first panic's value.
+    old_value: OldValue,
+}
+
+impl<'a> Parser<'a> {
+    fn new(event: Event, goroutines: usize) -> Self {
+        Parser {
+            crash: Crash {
+                event: Some(event),
+                goroutines: Vec::with_capacity(goroutines),
+                ..Crash::default()
+            },
+            section: Section::Other,
+            function: None,
+            created_by: None,
+            runtime_stack: String::new(),
+            registers: String::new(),
+            race_target: None,
+            old_value: OldValue::default(),
         }
-        match kind {
-            LineKind::Panic => {
-                section = Section::Message;
-                c.panics
-                    .push(panic_value(line.strip_prefix("panic: ").unwrap_or(line)));
+    }
+
+    /// Reads line `i` in the current section.
+    fn line(&mut self, i: usize, line: &'a str, kind: LineKind) {
+        self.old_value.see(i, kind);
+        if self.section == Section::Race {
+            self.race_line(line, kind);
+        } else if !self.message_header(line, kind) && !self.section_header(line, kind) {
+            match self.section {
+                Section::Message => self.message_line(line, kind),
+                Section::Goroutine => self.goroutine_line(line, kind),
+                Section::RuntimeStack => self.runtime_stack_line(line, kind),
+                Section::Registers | Section::Other | Section::Race => {
+                    self.other_line(line, kind);
+                }
             }
+        }
+    }
+
+    /// The lines that say what happened, in any section (a report's lines
+    /// of one kind mean the same wherever they are):
+    /// - `panic: <value>[ [recovered]]`, `[<log prefix>]http: panic
+    ///   serving <remote>: <value>`, `fatal error: <reason>`: the message,
+    ///   whose section begins (they open confirmed reports at the message);
+    /// - `unexpected fault address 0x…`;
+    /// - `[signal SIGSEGV: segmentation violation code=… addr=… pc=…]`,
+    ///   `SIGQUIT: quit`, `PC=0x… m=0 sigcode=0 [addr=0x…]`,
+    ///   `signal arrived during cgo execution`.
+    ///
+    /// Returns whether the line was one of them.
+    fn message_header(&mut self, line: &'a str, kind: LineKind) -> bool {
+        let c = &mut self.crash;
+        match kind {
+            LineKind::Panic => c.panics.push(panic_value(after(line, role(kind).prefix))),
             LineKind::HttpPanic => {
-                section = Section::Message;
                 if let Some((remote, value)) = http_panic(line) {
                     c.http_remote = Some(remote.to_owned());
                     c.panics.push(panic_value(value));
                 }
             }
-            LineKind::Indented if section == Section::Message => {
-                let text = line.strip_prefix('\t').unwrap_or(line);
-                if let Some(v) = text.strip_prefix("panic: ") {
-                    c.panics.push(panic_value(v));
-                } else if let Some(p) = c.panics.last_mut() {
-                    p.value.push('\n');
-                    p.value.push_str(text);
-                }
-            }
             LineKind::FatalError => {
-                section = Section::Message;
-                c.fatal_error = line.strip_prefix("fatal error: ").map(str::to_owned);
-            }
-            LineKind::RuntimeNote
-                if c.goroutines.is_empty() && section != Section::RuntimeStack =>
-            {
-                c.runtime_notes
-                    .push(line.strip_prefix("runtime: ").unwrap_or(line).to_owned());
+                c.fatal_error = Some(after(line, role(kind).prefix).to_owned());
             }
             LineKind::FaultAddress => {
-                c.fault_address = line
-                    .strip_prefix("unexpected fault address ")
-                    .map(|a| a.trim().to_owned());
+                c.fault_address = Some(after(line, role(kind).prefix).trim().to_owned());
             }
-            LineKind::SignalInfo => {
-                c.signal = Some(signal_info(line));
-            }
+            LineKind::SignalInfo => c.signal = Some(signal_info(line)),
             LineKind::SignalHeader => {
                 let (name, desc) = line.split_once(": ").unwrap_or((line, ""));
                 c.signal = Some(Signal {
@@ -96,118 +144,203 @@ pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
                 }
             }
             LineKind::SignalNote => c.in_cgo = true,
+            _ => return false,
+        }
+        if role(kind)
+            .opens
+            .is_some_and(|o| o.confirmed && o.then == Pos::Message)
+        {
+            self.section = Section::Message;
+        }
+        true
+    }
+
+    /// The lines that begin a section, in any section:
+    /// `goroutine N [state]:` (every form, see [`goroutine_header`]),
+    /// `runtime stack:`, a register (`rax    0x0`), `==================`
+    /// and `WARNING: DATA RACE`. Returns whether the line was one of them.
+    fn section_header(&mut self, line: &'a str, kind: LineKind) -> bool {
+        match kind {
             LineKind::GoroutineHeader => {
-                section = Section::Goroutine;
-                pending = None;
-                if let Some(g) = goroutine_header(line) {
-                    c.goroutines.push(g);
-                }
+                self.section = Section::Goroutine;
+                self.function = None;
+                self.crash.goroutines.extend(goroutine_header(line));
             }
             LineKind::RuntimeStack => {
-                section = Section::RuntimeStack;
-                flush_text(&mut runtime_stack, &mut c.runtime_stacks);
-                runtime_stack.push_str(line);
+                self.section = Section::RuntimeStack;
+                flush_text(&mut self.runtime_stack, &mut self.crash.runtime_stacks);
+                self.runtime_stack.push_str(line);
             }
             LineKind::Register => {
-                section = Section::Registers;
-                if !registers.is_empty() {
-                    registers.push('\n');
+                self.section = Section::Registers;
+                if !self.registers.is_empty() {
+                    self.registers.push('\n');
                 }
-                registers.push_str(line);
+                self.registers.push_str(line);
             }
             LineKind::RaceDelimiter | LineKind::RaceWarning => {
-                section = Section::Race;
-                c.race.get_or_insert_with(Race::default);
+                self.section = Section::Race;
+                self.crash.race.get_or_insert_with(Race::default);
             }
-            LineKind::Blank => {
-                if section == Section::RuntimeStack {
-                    flush_text(&mut runtime_stack, &mut c.runtime_stacks);
-                }
-                if section != Section::Message {
-                    section = Section::Other;
-                }
-            }
-            _ if section == Section::RuntimeStack => {
-                runtime_stack.push('\n');
-                runtime_stack.push_str(line);
-            }
-            LineKind::Function if section == Section::Goroutine => pending = Some(line),
-            LineKind::CreatedBy if section == Section::Goroutine => {
-                pending_created_by = Some(line);
-            }
-            LineKind::Indented if section == Section::Goroutine && is_location(line) => {
-                let Some(g) = c.goroutines.last_mut() else {
-                    continue;
+            _ => return false,
+        }
+        true
+    }
+
+    /// In the message section:
+    /// - `\tpanic: <value>`: a panic raised while the previous one was
+    ///   being handled (Go 1.23+ prints the chain indented);
+    /// - `\t<text>`: the next line of the last panic's value (1.23+);
+    /// - blank lines: the section goes on to the first goroutine block.
+    ///
+    /// Untabbed value lines (before 1.23) are read by [`OldValue`].
+    fn message_line(&mut self, line: &'a str, kind: LineKind) {
+        if kind != LineKind::Indented {
+            return self.other_line(line, kind);
+        }
+        let text = line.strip_prefix('\t').unwrap_or(line);
+        if let Some(v) = text.strip_prefix(role(LineKind::Panic).prefix) {
+            self.crash.panics.push(panic_value(v));
+        } else if let Some(p) = self.crash.panics.last_mut() {
+            p.value.push('\n');
+            p.value.push_str(text);
+        }
+    }
+
+    /// In a goroutine block: `pkg.f(args)` then its location
+    /// `\t/path/file.go:12 +0x1d` (a frame), `created by pkg.f in goroutine
+    /// N` then its location, `...N frames elided...`, `\tgoroutine running
+    /// on other thread; stack unavailable`; a blank line ends the block.
+    fn goroutine_line(&mut self, line: &'a str, kind: LineKind) {
+        match kind {
+            LineKind::Function => self.function = Some(line),
+            LineKind::CreatedBy => self.created_by = Some(line),
+            LineKind::Indented if is_location(line) => {
+                let Some(g) = self.crash.goroutines.last_mut() else {
+                    return;
                 };
-                if let Some(f) = pending.take() {
-                    if let Some(frame) = frame(f, line) {
-                        g.frames.push(frame);
-                    }
-                } else if let Some(cb) = pending_created_by.take() {
+                if let Some(f) = self.function.take() {
+                    g.frames.extend(frame(f, line));
+                } else if let Some(cb) = self.created_by.take() {
                     g.created_by = Some(created_by(cb, line));
                 }
             }
-            LineKind::Elided if section == Section::Goroutine => {
-                if let Some(g) = c.goroutines.last_mut() {
+            LineKind::Elided => {
+                if let Some(g) = self.crash.goroutines.last_mut() {
                     g.elided_frames = Some(elided_count(line));
                 }
+            }
+            _ => self.other_line(line, kind),
+        }
+    }
+
+    /// In a `runtime stack:` section (the system stack of a throw): every
+    /// line up to a blank one, as printed.
+    fn runtime_stack_line(&mut self, line: &'a str, kind: LineKind) {
+        if kind == LineKind::Blank {
+            flush_text(&mut self.runtime_stack, &mut self.crash.runtime_stacks);
+            self.section = Section::Other;
+        } else {
+            self.runtime_stack.push('\n');
+            self.runtime_stack.push_str(line);
+        }
+    }
+
+    /// Lines read the same in the other sections: `runtime: <note>` before
+    /// the first goroutine block (stack overflow, out of memory), `\tgoroutine
+    /// running on other thread; stack unavailable` for the last block, and a
+    /// blank line, which ends any section but the message's.
+    fn other_line(&mut self, line: &'a str, kind: LineKind) {
+        let c = &mut self.crash;
+        match kind {
+            LineKind::RuntimeNote if c.goroutines.is_empty() => {
+                c.runtime_notes
+                    .push(after(line, role(kind).prefix).to_owned());
             }
             LineKind::StackUnavailable => {
                 if let Some(g) = c.goroutines.last_mut() {
                     g.stack_unavailable = true;
                 }
             }
+            LineKind::Blank if self.section != Section::Message => self.section = Section::Other,
             _ => {}
         }
     }
-    flush_text(&mut runtime_stack, &mut c.runtime_stacks);
-    if !registers.is_empty() {
-        c.registers = Some(registers);
-    }
-    // Pre-1.23 multi-line panic values continue on unindented lines, which
-    // the reassembler joined; they sit between the panic line and the first
-    // blank/goroutine line.
-    if let Some(first) = c.panics.first_mut()
-        && !first.value.contains('\n')
-    {
-        let extra = old_value_continuation(lines);
-        if !extra.is_empty() {
-            first.value.push('\n');
-            first.value.push_str(&extra);
+
+    /// The sections still open end with the report.
+    fn finish<S: AsRef<str>>(mut self, lines: &[S]) -> Crash {
+        let mut c = self.crash;
+        flush_text(&mut self.runtime_stack, &mut c.runtime_stacks);
+        if !self.registers.is_empty() {
+            c.registers = Some(self.registers);
         }
+        if let Some(first) = c.panics.first_mut()
+            && !first.value.contains('\n')
+        {
+            self.old_value.append_to(&mut first.value, lines);
+        }
+        c
     }
-    c
 }
 
-/// Unindented lines right after the first `panic:` line that are not part
-/// of the traceback grammar: the rest of a multi-line value (Go < 1.23).
-fn old_value_continuation<S: AsRef<str>>(lines: &[S]) -> String {
-    let start = lines
-        .iter()
-        .position(|l| matches!(classify(l.as_ref()), LineKind::Panic | LineKind::HttpPanic));
-    let Some(start) = start else {
-        return String::new();
-    };
-    let mut value: Vec<&str> = Vec::new();
-    let mut blanks = 0;
-    for l in lines.iter().skip(start + 1) {
-        let l = l.as_ref();
-        match classify(l) {
-            LineKind::Blank => blanks += 1,
+/// The text after a prefix the grammar checked.
+fn after<'a>(line: &'a str, prefix: &str) -> &'a str {
+    line.strip_prefix(prefix).unwrap_or(line)
+}
+
+/// Pre-1.23 multi-line panic values continue on unindented lines, which the
+/// reassembler joined: the lines after the first `panic:` (or `http: panic
+/// serving`) line up to the first line of the traceback (indented,
+/// `[signal …]`, a goroutine header, `runtime stack:`, `fatal error:`,
+/// `panic:`), trailing blank lines left out.
+#[derive(Default)]
+struct OldValue {
+    /// The index after the first panic line.
+    start: Option<usize>,
+    /// The index after the last value line.
+    end: usize,
+    /// The value may go on.
+    open: bool,
+}
+
+impl OldValue {
+    fn see(&mut self, i: usize, kind: LineKind) {
+        let Some(_) = self.start else {
+            if matches!(kind, LineKind::Panic | LineKind::HttpPanic) {
+                self.start = Some(i + 1);
+                self.end = i + 1;
+                self.open = true;
+            }
+            return;
+        };
+        if !self.open {
+            return;
+        }
+        match kind {
+            LineKind::Blank => {}
             LineKind::Indented
             | LineKind::SignalInfo
             | LineKind::GoroutineHeader
             | LineKind::RuntimeStack
             | LineKind::FatalError
-            | LineKind::Panic => break,
-            _ => {
-                value.extend(std::iter::repeat_n("", blanks));
-                blanks = 0;
-                value.push(l);
+            | LineKind::Panic => self.open = false,
+            _ => self.end = i + 1,
+        }
+    }
+
+    /// Appends the value lines, if any (blank ones as empty lines).
+    fn append_to<S: AsRef<str>>(&self, value: &mut String, lines: &[S]) {
+        let Some(extra) = self.start.and_then(|s| lines.get(s..self.end)) else {
+            return;
+        };
+        for l in extra {
+            let l = l.as_ref();
+            value.push('\n');
+            if line_kind(l) != LineKind::Blank {
+                value.push_str(l);
             }
         }
     }
-    value.join("\n")
 }
 
 fn flush_text(buf: &mut String, into: &mut Vec<String>) {
@@ -264,8 +397,8 @@ fn is_type_name(s: &str) -> bool {
 
 /// `[<prefix>]http: panic serving <remote>: <value>`.
 fn http_panic(line: &str) -> Option<(&str, &str)> {
-    const MARK: &str = "http: panic serving ";
-    let (_, rest) = line.split_once(MARK)?;
+    let at = find_http_panic(line)?;
+    let rest = line.get(at + HTTP_PANIC_MARK.len()..)?;
     // The remote is host:port, `[v6]:port` included: cut at the first ": ".
     rest.split_once(": ").or(Some((rest, "")))
 }
@@ -310,7 +443,7 @@ fn goroutine_header(line: &str) -> Option<Goroutine> {
     let rest = line.strip_prefix("goroutine ")?.strip_suffix(':')?;
     let after_id = rest.trim_start_matches(|c: char| c.is_ascii_digit());
     let id = rest.get(..rest.len() - after_id.len())?.parse().ok()?;
-    let (internals, bracketed) = after_id.split_once(" [")?;
+    let (internals, bracketed) = split_once(after_id, " [")?;
     let mut g = Goroutine {
         id,
         state: String::new(),
@@ -335,13 +468,15 @@ fn goroutine_header(line: &str) -> Option<Goroutine> {
     }
     // The bracket ends at the `]` that closes it, after any labels inside.
     let (inside, after) = split_bracket(bracketed);
-    let (status, inner_labels) = match inside.split_once(" labels:") {
+    let (status, inner_labels) = match split_once(inside, " labels:") {
         Some((status, labels)) if labels.starts_with('{') => (status, Some(labels)),
         _ => (inside, None),
     };
-    let mut parts = status.split(", ");
-    g.state = parts.next().unwrap_or("").to_owned();
-    for p in parts {
+    let (state, mut more) = split_once(status, ", ").unwrap_or((status, ""));
+    g.state = state.to_owned();
+    while !more.is_empty() {
+        let (p, next) = split_once(more, ", ").unwrap_or((more, ""));
+        more = next;
         if p == "locked to thread" {
             g.locked_to_thread = true;
         } else if let Some(n) = p
@@ -357,6 +492,20 @@ fn goroutine_header(line: &str) -> Option<Goroutine> {
         g.labels = labels(&format!("{{{l}"));
     }
     Some(g)
+}
+
+/// The first space-separated word of `s`, and the rest after the space.
+fn split_word(s: &str) -> (&str, Option<&str>) {
+    match find_byte(s.as_bytes(), b' ') {
+        Some(sp) => (s.get(..sp).unwrap_or(s), s.get(sp + 1..)),
+        None => (s, None),
+    }
+}
+
+/// `s.split_once(pat)`, by [`find_str`].
+fn split_once<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> {
+    let at = find_str(s, pat)?;
+    Some((s.get(..at)?, s.get(at + pat.len()..)?))
 }
 
 /// Splits `state, … labels:{"k": "v"}] {…}` at the bracket's closing `]`,
@@ -479,43 +628,62 @@ fn split_call(line: &str) -> Option<(&str, &str)> {
 /// `\t/app/main.go:12 +0x1d fp=… sp=… pc=…` → (file, line, offset).
 fn location(line: &str) -> Option<(&str, u32, Option<&str>)> {
     let rest = line.trim_start_matches([' ', '\t']);
-    let (file, tail) = rest.rsplit_once(':')?;
-    let mut tail_words = tail.split(' ');
-    let line_no = tail_words.next()?.parse().ok()?;
-    let offset = tail_words.find_map(|w| w.strip_prefix('+').filter(|o| o.starts_with("0x")));
-    Some((file, line_no, offset))
+    let colon = rfind_byte(rest.as_bytes(), b':')?;
+    let (file, tail) = (rest.get(..colon)?, rest.get(colon + 1..)?);
+    let (number, mut words) = split_word(tail);
+    let line_no = number.parse().ok()?;
+    // The offset is the first later word `+0x…`.
+    while let Some(w) = words {
+        let (word, more) = split_word(w);
+        if let Some(offset) = word.strip_prefix('+').filter(|o| o.starts_with("0x")) {
+            return Some((file, line_no, Some(offset)));
+        }
+        words = more;
+    }
+    Some((file, line_no, None))
 }
 
 /// `github.com/acme/shop/cart.(*Cart).Total[...]` →
 /// (`github.com/acme/shop/cart`, `*Cart`, `Total`, generic).
 fn split_function(function: &str) -> (&str, Option<String>, String, bool) {
     // The package path ends at the first `.` after the last `/`.
-    let slash = function.rfind('/').map_or(0, |i| i + 1);
-    let dot = function
+    let b = function.as_bytes();
+    let slash = rfind_byte(b, b'/').map_or(0, |i| i + 1);
+    let dot = b
         .get(slash..)
-        .and_then(|tail| tail.find('.'))
+        .and_then(|tail| find_byte(tail, b'.'))
         .map(|d| slash + d);
     let Some((package, rest)) = dot.and_then(|d| function.split_at_checked(d)) else {
         // The builtin `panic` and other bare names.
         return ("", None, function.to_owned(), false);
     };
-    let mut rest = rest.strip_prefix('.').unwrap_or(rest).to_owned();
-    let generic = rest.contains('[');
+    let rest = rest.strip_prefix('.').unwrap_or(rest);
+    let generic = find_byte(rest.as_bytes(), b'[').is_some();
     if generic {
-        rest = strip_brackets(&rest);
+        let plain = strip_brackets(rest);
+        let (receiver, name) = split_method(&plain);
+        return (package, receiver.map(str::to_owned), name.to_owned(), true);
     }
-    if let Some(r) = rest.strip_prefix("(*")
-        && let Some((ty, name)) = r.split_once(").")
+    let (receiver, name) = split_method(rest);
+    (package, receiver.map(str::to_owned), name.to_owned(), false)
+}
+
+/// `(*Cart).Total` → (`*Cart`, `Total`); `Cart.Total` → (`Cart`, `Total`);
+/// `main.func1` → (none, `main.func1`).
+fn split_method(rest: &str) -> (Option<&str>, &str) {
+    if rest.starts_with("(*")
+        && let Some(close) = find_str(rest, ").")
+        && let (Some(ty), Some(name)) = (rest.get(1..close), rest.get(close + 2..))
     {
-        return (package, Some(format!("*{ty}")), name.to_owned(), generic);
+        return (Some(ty), name);
     }
     if let Some((ty, name)) = rest.split_once('.') {
         let method = name.split('.').next().unwrap_or("");
         if !is_closure_suffix(method) && !ty.is_empty() {
-            return (package, Some(ty.to_owned()), name.to_owned(), generic);
+            return (Some(ty), name);
         }
     }
-    (package, None, rest, generic)
+    (None, rest)
 }
 
 /// `func1`, `gowrap2`, `0` (from `init.0`), `deferwrap1`: compiler-made
@@ -560,8 +728,13 @@ pub fn is_runtime(function: &str, package: &str) -> bool {
 /// `created by pkg.F in goroutine 1` and its location.
 fn created_by(line: &str, location_line: &str) -> CreatedBy {
     let rest = line.strip_prefix("created by ").unwrap_or(line);
-    let (function, parent) = match rest.split_once(" in goroutine ") {
-        Some((f, id)) => (f, id.trim().parse().ok()),
+    const IN: &str = " in goroutine ";
+    let (function, parent) = match find_str(rest, IN) {
+        Some(at) => (
+            rest.get(..at).unwrap_or(rest),
+            rest.get(at + IN.len()..)
+                .and_then(|id| id.trim().parse().ok()),
+        ),
         None => (rest, None),
     };
     let (file, line_no, _) = location(location_line).unwrap_or(("", 0, None));
@@ -587,50 +760,70 @@ fn elided_count(line: &str) -> u64 {
 enum RaceTarget {
     Access(usize),
     Goroutine(usize),
+    /// After `Location is …`: frames are not kept.
+    Location,
 }
 
-fn parse_race_line(c: &mut Crash, line: &str, kind: LineKind, target: &mut Option<RaceTarget>) {
-    let race = c.race.get_or_insert_with(Race::default);
-    match kind {
-        LineKind::RaceBody if !line.starts_with(' ') => {
-            if let Some(access) = race_access(line) {
-                race.accesses.push(access);
-                *target = Some(RaceTarget::Access(race.accesses.len() - 1));
-            } else if let Some(g) = race_goroutine(line) {
-                race.goroutines.push(g);
-                *target = Some(RaceTarget::Goroutine(race.goroutines.len() - 1));
-            } else if let Some(loc) = line.strip_prefix("Location is ") {
-                race.location = Some(loc.to_owned());
-                *target = None;
-            }
-        }
-        LineKind::RaceBody => {
-            // `  main.f()` then `      /app/main.go:12 +0x44`.
-            let trimmed = line.trim_start();
-            let frames = match target {
-                Some(RaceTarget::Access(i)) => race.accesses.get_mut(*i).map(|a| &mut a.frames),
-                Some(RaceTarget::Goroutine(i)) => {
-                    race.goroutines.get_mut(*i).map(|g| &mut g.frames)
+impl Parser<'_> {
+    /// In a race report: `Read at 0x… by goroutine 7:`, `Previous write at
+    /// 0x… by main goroutine:` (older race runtimes print no address),
+    /// `Goroutine 7 (running) created at:` and `Location is …`, each followed
+    /// by its frames, space-indented: `  main.f()` then `      /app/main.go:12
+    /// +0x44`.
+    fn race_line(&mut self, line: &str, kind: LineKind) {
+        let race = self.crash.race.get_or_insert_with(Race::default);
+        match kind {
+            LineKind::RaceBody if !line.starts_with(' ') => {
+                if let Some(target) = race_section(race, line) {
+                    self.race_target = Some(target);
                 }
-                None => None,
-            };
-            let Some(frames) = frames else {
-                return;
-            };
-            if location(trimmed).is_some() {
-                if let Some(f) = frames.last_mut()
-                    && f.file.is_empty()
-                    && let Some((file, line_no, offset)) = location(trimmed)
-                {
-                    f.file = file.to_owned();
-                    f.line = line_no;
-                    f.offset = offset.map(str::to_owned);
-                }
-            } else if let Some(f) = call_frame(trimmed) {
-                frames.push(f);
             }
+            LineKind::RaceBody => {
+                let frames = match self.race_target {
+                    Some(RaceTarget::Access(i)) => race.accesses.get_mut(i).map(|a| &mut a.frames),
+                    Some(RaceTarget::Goroutine(i)) => {
+                        race.goroutines.get_mut(i).map(|g| &mut g.frames)
+                    }
+                    Some(RaceTarget::Location) | None => None,
+                };
+                if let Some(frames) = frames {
+                    race_frame_line(frames, line.trim_start());
+                }
+            }
+            _ => {}
         }
-        _ => {}
+    }
+}
+
+/// A race report's section header, if the line is one: where the frames
+/// that follow go.
+fn race_section(race: &mut Race, line: &str) -> Option<RaceTarget> {
+    if let Some(access) = race_access(line) {
+        race.accesses.push(access);
+        Some(RaceTarget::Access(race.accesses.len() - 1))
+    } else if let Some(g) = race_goroutine(line) {
+        race.goroutines.push(g);
+        Some(RaceTarget::Goroutine(race.goroutines.len() - 1))
+    } else if let Some(loc) = line.strip_prefix("Location is ") {
+        race.location = Some(loc.to_owned());
+        Some(RaceTarget::Location)
+    } else {
+        None
+    }
+}
+
+/// A race frame's function line, or the location of the last frame.
+fn race_frame_line(frames: &mut Vec<Frame>, trimmed: &str) {
+    if let Some((file, line_no, offset)) = location(trimmed) {
+        if let Some(f) = frames.last_mut()
+            && f.file.is_empty()
+        {
+            f.file = file.to_owned();
+            f.line = line_no;
+            f.offset = offset.map(str::to_owned);
+        }
+    } else if let Some(f) = call_frame(trimmed) {
+        frames.push(f);
     }
 }
 

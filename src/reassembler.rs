@@ -27,7 +27,9 @@ use std::sync::LazyLock;
 use memchr::memmem::FinderRev;
 
 use crate::crash::Event;
-use crate::grammar::{LineKind, classify, is_location, is_log_line, location_head};
+use crate::grammar::{
+    LineKind, Opening, Pos, is_location, is_log_line, line_kind, location_head, role,
+};
 
 mod table;
 use table::Table;
@@ -161,34 +163,6 @@ pub struct Stats {
     pub reports: u64,
     pub report_parts: u64,
     pub foreign_lines: u64,
-}
-
-/// Where in the grammar the report is after its last line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pos {
-    /// After a panic or fatal message (or its value continuation): tabbed
-    /// continuations, `[signal …]`, then a blank line and goroutines.
-    Message,
-    /// After `SIGQUIT: quit`; `PC=…` must follow.
-    SignalHeader,
-    /// After `PC=…` or `signal arrived during cgo execution`.
-    SignalPc,
-    /// After a goroutine header; a frame must follow.
-    Header,
-    /// After a function or `created by` line; its location must follow.
-    Function,
-    /// After a location (or elided / stack unavailable): the next frame,
-    /// `created by`, a blank line and the next block, or the end.
-    Location,
-    /// After `runtime stack:`; a frame must follow.
-    RuntimeStack,
-    /// In a register dump.
-    Register,
-    /// After the opening `==================`; `WARNING: DATA RACE` must
-    /// follow.
-    RaceOpen,
-    /// Inside a race report, until the closing `==================`.
-    RaceBody,
 }
 
 /// What a line does to the open report.
@@ -333,10 +307,7 @@ fn switches(last: u64, h: &Hypothesis) -> usize {
 
 /// Lines that a blank line precedes in Go's output.
 fn takes_separator(kind: LineKind) -> bool {
-    matches!(
-        kind,
-        LineKind::GoroutineHeader | LineKind::RuntimeStack | LineKind::Register
-    )
+    role(kind).separated
 }
 
 /// Hypotheses kept at most.
@@ -594,7 +565,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         work: &mut Vec<Timed<L>>,
         out: &mut Vec<Output<K, L>>,
     ) {
-        let kind = classify(t.line.text());
+        let kind = line_kind(t.line.text());
         let Some(t) = self.step_pending(key, t, kind, out) else {
             return;
         };
@@ -662,7 +633,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             self.disprove(key, t, work, out);
             return;
         }
-        if starts_report(kind) || kind == LineKind::RuntimeNote {
+        if starts_report(kind) {
             self.start(key, t, kind, out);
             return;
         }
@@ -862,7 +833,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             out.push(Output::Line(key.clone(), t.line));
             return;
         };
-        let kind = classify(t.line.text());
+        let kind = line_kind(t.line.text());
         let several = s.reports.len() > 1;
         let step = s.reports.iter().position(|r| r.seq == seq).and_then(|i| {
             let r = s.reports.get(i)?;
@@ -1369,16 +1340,12 @@ fn fewest_switches(last: u64, mut next: Vec<(Hypothesis, i32)>) -> Vec<Hypothesi
 /// The report a line opens, if it opens one: its event, whether the line
 /// proves it a crash report, and where the report is after it.
 fn opening(kind: LineKind) -> Option<(Event, bool, Pos)> {
-    Some(match kind {
-        LineKind::Panic => (Event::Panic, true, Pos::Message),
-        LineKind::HttpPanic => (Event::HttpPanic, true, Pos::Message),
-        LineKind::FatalError => (Event::FatalError, true, Pos::Message),
-        LineKind::RuntimeNote | LineKind::FaultAddress => (Event::FatalError, false, Pos::Message),
-        LineKind::SignalHeader => (Event::Signal, false, Pos::SignalHeader),
-        LineKind::RaceDelimiter => (Event::DataRace, false, Pos::RaceOpen),
-        LineKind::GoroutineHeader => (Event::GoroutineDump, false, Pos::Header),
-        _ => return None,
-    })
+    let Opening {
+        event,
+        confirmed,
+        then,
+    } = role(kind).opens?;
+    Some((event, confirmed, then))
 }
 
 impl State {
@@ -1641,29 +1608,15 @@ fn advance(st: &mut State, kind: LineKind, text: &str, pos: Pos) {
 
 /// Records what a continuing line proves about the report.
 fn confirm(st: &mut State, kind: LineKind) {
-    match kind {
-        LineKind::Panic if !st.confirmed => st.event = Event::Panic,
-        LineKind::FatalError if !st.confirmed => st.event = Event::FatalError,
-        LineKind::SignalPc if !st.confirmed => st.event = Event::Signal,
-        LineKind::Function | LineKind::StackUnavailable | LineKind::Elided
-            if !st.confirmed && st.event == Event::FatalError =>
-        {
-            st.event = Event::GoroutineDump;
-        }
-        _ => {}
+    let Some(proved) = role(kind).proves else {
+        return;
+    };
+    // A frame makes a goroutine dump only of `runtime:` lead-ins; other
+    // unproven starts keep their event.
+    if !st.confirmed && (proved != Event::GoroutineDump || st.event == Event::FatalError) {
+        st.event = proved;
     }
-    if matches!(
-        kind,
-        LineKind::Panic
-            | LineKind::FatalError
-            | LineKind::SignalPc
-            | LineKind::RaceWarning
-            | LineKind::Function
-            | LineKind::StackUnavailable
-            | LineKind::Elided
-    ) {
-        st.confirmed = true;
-    }
+    st.confirmed = true;
 }
 
 /// What `kind` does to report `r` in state `st` (its own, or the one a
@@ -1882,16 +1835,7 @@ fn goroutine_id(text: &str) -> Option<u64> {
 /// Lines that begin a crash report of their own: where they cannot continue
 /// the open report, they end it rather than being taken for foreign.
 fn starts_report(kind: LineKind) -> bool {
-    matches!(
-        kind,
-        LineKind::Panic
-            | LineKind::HttpPanic
-            | LineKind::FatalError
-            | LineKind::FaultAddress
-            | LineKind::SignalHeader
-            | LineKind::RaceDelimiter
-            | LineKind::GoroutineHeader
-    )
+    role(kind).opens.is_some()
 }
 
 /// The grammar: what `kind` does at the report's position.

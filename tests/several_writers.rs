@@ -10,7 +10,7 @@ mod common;
 use std::sync::OnceLock;
 
 use common::{CorpusReport, corpus_reports};
-use gopanic::grammar::{LineKind, classify, is_location};
+use gopanic::grammar::{LineKind, is_location, line_kind};
 use gopanic::reassembler::{Config, Output, Reassembler};
 use proptest::prelude::*;
 
@@ -49,7 +49,7 @@ fn pool() -> &'static Vec<CorpusReport> {
 /// second `fatal error:` line (two threads throwing) or before `signal
 /// arrived during …`.
 fn decided_gaps(event: &str, lines: &[String]) -> Vec<usize> {
-    let kinds: Vec<LineKind> = lines.iter().map(|l| classify(l)).collect();
+    let kinds: Vec<LineKind> = lines.iter().map(|l| line_kind(l)).collect();
     let proof = match kinds.first() {
         Some(LineKind::Panic | LineKind::HttpPanic | LineKind::FatalError) => 0,
         Some(LineKind::RuntimeNote | LineKind::FaultAddress) => kinds

@@ -14,6 +14,8 @@
 
 use std::ops::Range;
 
+use gopanic::grammar::{HTTP_PANIC_MARK, OPENING_PREFIXES};
+
 use crate::json::Parser;
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -185,19 +187,42 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// First bytes of the lines `gopanic::grammar::may_start_report` accepts,
-/// other than an `http: panic serving` line: `panic: `, `fatal error: `,
-/// `runtime: `, `unexpected fault address `, `goroutine N [`, `SIG…: `,
-/// `==================`.
+/// The fixed start of the lines that may open a report, other than an
+/// `http: panic serving` line, by first byte: the grammar's
+/// [`OPENING_PREFIXES`] as byte strings (empty: none starts so).
+const START_PREFIXES: [&[u8]; 256] = start_prefixes();
+
+#[allow(clippy::indexing_slicing)] // const evaluation: out of bounds fails the build
+const fn start_prefixes() -> [&'static [u8]; 256] {
+    let mut table: [&[u8]; 256] = [b""; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = OPENING_PREFIXES[i].as_bytes();
+        i += 1;
+    }
+    table
+}
+
+/// The prefix of the lines that may open a report starting with `first`
+/// (`panic: `, `fatal error: `, `runtime: `, `goroutine `, `SIG`…), other
+/// than an `http: panic serving` line.
+#[inline(always)]
+fn start_prefix(first: u8) -> Option<&'static [u8]> {
+    let prefix = *START_PREFIXES.get(usize::from(first))?;
+    (!prefix.is_empty()).then_some(prefix)
+}
+
+/// Whether a line starting with `first` may open a report, other than an
+/// `http: panic serving` line.
 #[inline(always)]
 fn may_open_with(first: u8) -> bool {
-    matches!(first, b'p' | b'f' | b'r' | b'u' | b'g' | b'S' | b'=')
+    start_prefix(first).is_some()
 }
 
 /// What the grammar finds anywhere in a line: `[log prefix ]http: panic
 /// serving `. The prefix's tokens hold no `{`, so a line starting with `{`
 /// (a JSON log line) cannot be one.
-const HTTP_PANIC: Needle<20> = Needle::new(b"http: panic serving ");
+const HTTP_PANIC: Needle<20> = Needle::new(HTTP_PANIC_MARK.as_bytes());
 
 /// A fixed byte string searched for with Horspool's algorithm: the skip
 /// table is built at compile time, and a search reads about one byte in
@@ -209,15 +234,21 @@ struct Needle<const N: usize> {
 
 impl<const N: usize> Needle<N> {
     #[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
-    const fn new(pat: &[u8; N]) -> Self {
-        assert!(N > 0 && N < 256);
+    const fn new(text: &[u8]) -> Self {
+        assert!(N > 0 && N < 256 && text.len() == N);
+        let mut pat = [0; N];
+        let mut i = 0;
+        while i < N {
+            pat[i] = text[i];
+            i += 1;
+        }
         let mut skip = [N as u8; 256];
         let mut i = 0;
         while i + 1 < N {
             skip[pat[i] as usize] = (N - 1 - i) as u8;
             i += 1;
         }
-        Needle { pat: *pat, skip }
+        Needle { pat, skip }
     }
 
     fn found_in(&self, hay: &[u8]) -> bool {
@@ -495,21 +526,6 @@ fn ends_with_newline(raw: &[u8]) -> bool {
     before.iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
 }
 
-/// The prefixes of the lines `gopanic::grammar::may_start_report` accepts
-/// other than an `http: panic serving` line, by first byte.
-fn start_prefix(first: u8) -> Option<&'static [u8]> {
-    Some(match first {
-        b'p' => b"panic: ",
-        b'f' => b"fatal error: ",
-        b'r' => b"runtime: ",
-        b'u' => b"unexpected fault address ",
-        b'g' => b"goroutine ",
-        b'S' => b"SIG",
-        b'=' => b"==================",
-        _ => return None,
-    })
-}
-
 /// Whether `rest` (at a backslash) is `\n` or `\r\n` closing the string.
 fn at_line_end(rest: &[u8]) -> bool {
     matches!(
@@ -558,7 +574,8 @@ pub fn text_may_open(text: &[u8]) -> bool {
 /// every token before it must be allowed. Escapes answer `true` (they
 /// could spell anything).
 fn http_tokens_may_open(text: &[u8]) -> bool {
-    const MARK: &[u8] = b"http: ";
+    // `http: `, the phrase's first word: the walk answers where it starts.
+    const MARK: &[u8] = HTTP_PANIC_MARK.as_bytes().split_at(6).0;
     let mut i = 0;
     loop {
         // One token: [i, end).
@@ -634,6 +651,37 @@ mod tests {
         " indented",
         "10.0.0.1 - - GET",
     ];
+
+    /// The first-byte tests are the grammar's: every kind of line that
+    /// opens a report has its prefix here (or is found by `HTTP_PANIC`),
+    /// and no other byte passes.
+    #[test]
+    fn start_bytes_are_the_grammars() {
+        use gopanic::grammar::{LineKind, role};
+        let mut firsts = Vec::new();
+        for kind in LineKind::ALL {
+            let r = role(kind);
+            if r.opens.is_none() {
+                continue;
+            }
+            if r.prefix.is_empty() {
+                assert_eq!(kind, LineKind::HttpPanic);
+                assert_eq!(&HTTP_PANIC.pat[..], HTTP_PANIC_MARK.as_bytes());
+                continue;
+            }
+            let p = r.prefix.as_bytes();
+            assert_eq!(start_prefix(p[0]), Some(p), "{kind:?}");
+            firsts.push(p[0]);
+        }
+        firsts.sort();
+        let passing: Vec<u8> = (0..=255u8).filter(|&b| may_open_with(b)).collect();
+        assert_eq!(passing, firsts);
+        assert_eq!(
+            passing,
+            [b'=', b'S', b'f', b'g', b'p', b'r', b'u'],
+            "the bytes the module's docs name"
+        );
+    }
 
     /// Lines whose first bytes are certain must agree with the grammar:
     /// whenever it may start a report, the fast path must say "maybe".
