@@ -89,12 +89,45 @@ impl<K: Hash + Eq + Clone, S> Table<K, S> {
         // peak's memory: give it back once three quarters are gone.
         if self.slots.capacity() > 64 && self.slots.len() < self.slots.capacity() / 4 {
             self.slots.shrink_to(self.slots.capacity() / 2);
-            self.index.shrink_to(self.slots.capacity() / 2);
+            self.index.shrink_to(self.slots.capacity());
         }
         Some(s)
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = (&K, &S)> {
         self.slots.iter().map(|(k, s)| (k, s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Table;
+
+    #[test]
+    fn removal_keeps_every_other_key_found() {
+        let mut t: Table<String, u32> = Table::new();
+        for (i, k) in ["a", "b", "c", "d"].iter().enumerate() {
+            *t.get_or_insert_with(&k.to_string(), || 0).unwrap() = i as u32;
+        }
+        // "b" is found last, then removed; "d" moves into its slot.
+        assert_eq!(t.get_mut(&"b".into()).copied(), Some(1));
+        assert_eq!(t.remove(&"b".into()), Some(1));
+        assert_eq!(t.remove(&"b".into()), None);
+        let found: Vec<Option<u32>> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|k| t.get(&k.to_string()).copied())
+            .collect();
+        assert_eq!(found, [Some(0), None, Some(2), Some(3)]);
+        assert_eq!(t.len(), 3);
+        // A burst gives its memory back once mostly gone.
+        for i in 0..1000 {
+            t.get_or_insert_with(&i.to_string(), || i);
+        }
+        let peak = t.slots.capacity();
+        for i in 0..1000 {
+            assert_eq!(t.remove(&i.to_string()), Some(i));
+        }
+        assert!(t.slots.capacity() < peak / 4, "{}", t.slots.capacity());
+        assert_eq!(t.get(&"d".into()).copied(), Some(3));
     }
 }
