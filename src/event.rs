@@ -333,18 +333,14 @@ impl Shaper {
                 let field = first
                     .and_then(|e| e.text.as_ref())
                     .map_or("message", |(f, _)| f.as_str());
-                base.remove(field);
-                let mut record =
-                    self.report_record(base, report.event, &report.lines, report.split);
+                let mut shaped = self.shape(report.event, &report.lines, report.split);
                 // The joined text goes back under the field it came in.
-                if self.profile == Profile::Default
-                    && field != "log"
-                    && let Some(t) = record.remove("log")
-                {
-                    record.insert(field.to_owned(), t);
+                if self.profile == Profile::Default {
+                    shaped.set_text_key(field.to_owned());
                 }
-                // Writing into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut *buf, &record);
+                // The base's own text field is replaced by the report's.
+                base.remove(field);
+                shaped.write_with_base(&base, buf);
             }
         }
     }

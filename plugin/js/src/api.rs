@@ -198,10 +198,10 @@ pub fn parse(text: &str) -> Result<Vec<u8>, String> {
         }
     }
     m.insert("event".into(), json!(event.as_str()));
-    m.insert("class".into(), json!(verdict.class));
+    m.insert("class".into(), json!(verdict.class.as_str()));
     m.insert("fatal".into(), json!(verdict.fatal));
     m.insert("recoverable".into(), json!(verdict.recoverable));
-    m.insert("level".into(), json!(verdict.level));
+    m.insert("level".into(), json!(verdict.level.as_str()));
     if let Some(msg) = crash.message() {
         m.insert("message".into(), json!(msg));
     }
