@@ -435,15 +435,18 @@ pub struct Bucket<'a> {
 /// Buckets by (state, function names of all frames, creator), largest
 /// first; ties in order of first appearance.
 pub fn buckets(goroutines: &[Goroutine]) -> Vec<Bucket<'_>> {
-    let mut index: HashMap<(&str, Vec<&str>, Option<&str>), usize> = HashMap::new();
+    // Keyed by a hash of the shape, without building a key per goroutine; a
+    // goroutine joins a bucket of its hash only if its shape is the same.
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut shapes: Vec<&Goroutine> = Vec::new();
     let mut out: Vec<Bucket<'_>> = Vec::new();
     for g in goroutines {
-        let key = (
-            g.state.as_str(),
-            g.frames.iter().map(|f| f.function.as_str()).collect(),
-            g.created_by.as_ref().map(|c| c.function.as_str()),
-        );
-        let i = *index.entry(key).or_insert_with(|| {
+        let same = index.entry(shape_hash(g)).or_default();
+        let found = same
+            .iter()
+            .copied()
+            .find(|&i| shapes.get(i).is_some_and(|s| same_shape(s, g)));
+        let i = found.unwrap_or_else(|| {
             out.push(Bucket {
                 count: 0,
                 state: &g.state,
@@ -452,6 +455,8 @@ pub fn buckets(goroutines: &[Goroutine]) -> Vec<Bucket<'_>> {
                 top_frame: own_frame(g),
                 first_id: g.id,
             });
+            shapes.push(g);
+            same.push(out.len() - 1);
             out.len() - 1
         });
         let Some(b) = out.get_mut(i) else {
@@ -467,6 +472,44 @@ pub fn buckets(goroutines: &[Goroutine]) -> Vec<Bucket<'_>> {
     // Stable: equal counts keep first-appearance order.
     out.sort_by_key(|b| std::cmp::Reverse(b.count));
     out
+}
+
+/// What makes two goroutines one bucket: state, frames' functions, creator.
+fn same_shape(a: &Goroutine, b: &Goroutine) -> bool {
+    a.state == b.state
+        && a.frames.len() == b.frames.len()
+        && a.frames
+            .iter()
+            .zip(&b.frames)
+            .all(|(x, y)| x.function == y.function)
+        && a.created_by.as_ref().map(|c| &c.function) == b.created_by.as_ref().map(|c| &c.function)
+}
+
+/// A hash of [`same_shape`]'s parts (FxHash's mixing, 8 bytes at a time).
+fn shape_hash(g: &Goroutine) -> u64 {
+    fn mix(h: u64, bytes: &[u8]) -> u64 {
+        let step = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7cc1_b727_220a_95);
+        let mut chunks = bytes.chunks_exact(8);
+        let mut h = chunks.by_ref().fold(h, |h, c| {
+            step(h, c.try_into().map_or(0, u64::from_le_bytes))
+        });
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        if let Some(t) = tail.get_mut(..rest.len()) {
+            t.copy_from_slice(rest);
+        }
+        h = step(h, u64::from_le_bytes(tail));
+        // The length ends each part, so parts cannot run into each other.
+        step(h, bytes.len() as u64)
+    }
+    let mut h = mix(0, g.state.as_bytes());
+    for f in &g.frames {
+        h = mix(h, f.function.as_bytes());
+    }
+    match &g.created_by {
+        Some(c) => mix(h, c.function.as_bytes()),
+        None => h.rotate_left(7),
+    }
 }
 
 #[cfg(test)]

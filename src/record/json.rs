@@ -36,24 +36,6 @@ impl<L: Line> Serialize for Text<'_, L> {
     }
 }
 
-/// One member with a name chosen at run time (the text's field).
-#[derive(Debug)]
-pub struct Member<'k, T> {
-    /// The member's name.
-    pub name: &'k str,
-    /// Its value.
-    pub value: T,
-}
-
-impl<T: Serialize> Serialize for Member<'_, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(1))?;
-        m.serialize_entry(self.name, &self.value)?;
-        m.end()
-    }
-}
-
 /// Counts bytes written.
 struct Count(usize);
 
@@ -78,4 +60,105 @@ pub fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
 /// The bytes `,"name":value` takes in an object, `name` needing no escape.
 pub fn member_len<T: Serialize + ?Sized>(name: &str, v: &T) -> usize {
     name.len() + 4 + json_len(v)
+}
+
+/// Appends `s` as a JSON string (quotes included), escaped exactly as
+/// serde_json escapes it.
+pub fn write_str(buf: &mut Vec<u8>, s: &str) {
+    buf.push(b'"');
+    write_str_contents(buf, s);
+    buf.push(b'"');
+}
+
+/// Appends `s` escaped for the inside of a JSON string: `"` and `\` with a
+/// backslash, `\b \t \n \f \r` short, other control characters `\u00XX`.
+/// Runs that need no escape are found 8 bytes at a time and copied whole
+/// (log text is mostly such runs).
+pub fn write_str_contents(buf: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    while let Some(i) = next_escape(bytes, start) {
+        let (Some(run), Some(&c)) = (bytes.get(start..i), bytes.get(i)) else {
+            break;
+        };
+        buf.extend_from_slice(run);
+        escape(buf, c);
+        start = i + 1;
+    }
+    buf.extend_from_slice(bytes.get(start..).unwrap_or_default());
+}
+
+/// The index of the first byte at or after `from` that needs escaping.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let rest = bytes.get(from..)?;
+    let mut chunks = rest.chunks_exact(8);
+    let mut at = from;
+    for c in chunks.by_ref() {
+        let w = c.try_into().map_or(0, u64::from_le_bytes);
+        // A byte below 0x20, or equal to `"` or `\`: the lowest flagged
+        // byte is exact (a borrow only flags bytes above a true hit).
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        let hit = (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+            | zero(w ^ (ONES * 0x22))
+            | zero(w ^ (ONES * 0x5c));
+        if hit != 0 {
+            return Some(at + (hit.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+        .map(|i| at + i)
+}
+
+fn escape(buf: &mut Vec<u8>, c: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match c {
+        b'"' => buf.extend_from_slice(b"\\\""),
+        b'\\' => buf.extend_from_slice(b"\\\\"),
+        b'\n' => buf.extend_from_slice(b"\\n"),
+        b'\t' => buf.extend_from_slice(b"\\t"),
+        b'\r' => buf.extend_from_slice(b"\\r"),
+        0x08 => buf.extend_from_slice(b"\\b"),
+        0x0c => buf.extend_from_slice(b"\\f"),
+        _ => {
+            buf.extend_from_slice(b"\\u00");
+            for nibble in [c >> 4, c & 0xf] {
+                buf.push(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_as_serde_json_does() {
+        let mut all: String = (0u8..0x80).map(char::from).collect();
+        all.push_str("é\u{2028}\"\\x");
+        for s in [
+            "",
+            "plain text without escapes",
+            "x\"",
+            "\"",
+            "12345678\"1234567\\",
+            "tab\there\nnewline \u{1} ctl \u{7f} del",
+            &all,
+            r#"{"level":"info","msg":"a \"quoted\" word"}"#,
+        ] {
+            let mut mine = Vec::new();
+            write_str(&mut mine, s);
+            assert_eq!(
+                String::from_utf8(mine).unwrap(),
+                serde_json::to_string(s).unwrap(),
+                "{s:?}"
+            );
+        }
+    }
 }

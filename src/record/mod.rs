@@ -46,7 +46,7 @@ use crate::crash::{Crash, Frame};
 use crate::grammar::may_start_report;
 use crate::parse::parse;
 use crate::reassembler::{Config, Event, Line, Output, Reassembler, Split};
-use json::{Member, json_len, member_len};
+use json::{json_len, member_len};
 
 /// Version of the `go` object's layout (`go.schema`).
 pub const SCHEMA_VERSION: u64 = 1;
@@ -231,8 +231,6 @@ pub struct Shaped<'l, L> {
 #[derive(Serialize)]
 #[serde(bound(serialize = "L: Line"))]
 struct Members<'a, L> {
-    #[serde(flatten)]
-    text: Member<'a, Text<'a, L>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     level: Option<Level>,
     #[serde(flatten)]
@@ -338,7 +336,8 @@ impl<'l, L: Line> Shaped<'l, L> {
         let all = buckets(&self.crash.goroutines);
         let mut members = self.members(message.as_deref(), &all);
         let at = buf.len();
-        write_members(buf, &members, has_base);
+        let text = (self.text_key.as_ref(), self.lines);
+        write_members(buf, text, &members, has_base);
         let Some(max) = self.limits.max_record_bytes else {
             return;
         };
@@ -350,7 +349,8 @@ impl<'l, L: Line> Shaped<'l, L> {
                 return;
             }
             buf.truncate(at);
-            write_members(buf, &members, has_base);
+            let text = (self.text_key.as_ref(), self.lines);
+            write_members(buf, text, &members, has_base);
         }
     }
 
@@ -401,10 +401,6 @@ impl<'l, L: Line> Shaped<'l, L> {
             go_report_id: go.report_id,
         };
         Members {
-            text: Member {
-                name: &self.text_key,
-                value: text,
-            },
             level: (self.profile == Profile::Default).then_some(self.level),
             ecs,
             go,
@@ -487,13 +483,30 @@ fn panic_records(c: &Crash, cap: usize) -> Vec<PanicRecord<'_>> {
         .collect()
 }
 
-/// Serialises `members`, joining them to a base record's members when
-/// `after_base` (its `{` becomes the `,` after them).
-fn write_members<L: Line>(buf: &mut Vec<u8>, members: &Members<'_, L>, after_base: bool) {
+/// Writes the text member, then serialises `members` after it; the first
+/// member opens the object, or follows a base record's members when
+/// `after_base`.
+fn write_members<L: Line>(
+    buf: &mut Vec<u8>,
+    text: (&str, &[L]),
+    members: &Members<'_, L>,
+    after_base: bool,
+) {
+    buf.push(if after_base { b',' } else { b'{' });
+    json::write_str(buf, text.0);
+    buf.extend_from_slice(b":\"");
+    for (i, l) in text.1.iter().enumerate() {
+        if i > 0 {
+            buf.extend_from_slice(b"\\n");
+        }
+        json::write_str_contents(buf, l.text());
+    }
+    buf.push(b'"');
     let at = buf.len();
     // Writing into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *buf, members);
-    if after_base && let Some(open) = buf.get_mut(at) {
+    // Its `{` joins it to the text member.
+    if let Some(open) = buf.get_mut(at) {
         *open = b',';
     }
 }
@@ -657,19 +670,29 @@ impl Shaper {
     /// Writes one reassembler output as a JSON object (no newline) to `buf`.
     pub fn write_json<K>(&mut self, output: &Output<K, LogLine>, buf: &mut Vec<u8>) {
         match output {
-            // The common case, every ordinary line: serialised from borrows.
+            // The common case, every ordinary line: written by hand, the
+            // text escaped in runs.
             Output::Line(_, line) => {
-                let ecs = self.profile == Profile::Ecs;
-                let record = OrdinaryLine {
-                    base: Base::of(line),
-                    text: Member {
-                        name: self.profile.text_key(),
-                        value: line.text.as_str(),
-                    },
-                    ecs: ecs.then(EcsVersion::default),
-                };
-                // Writing into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut *buf, &record);
+                buf.push(b'{');
+                for (key, value) in [
+                    (&b"\"time\":"[..], &line.time),
+                    (b"\"stream\":", &line.stream),
+                ] {
+                    if let Some(v) = value {
+                        buf.extend_from_slice(key);
+                        json::write_str(buf, v);
+                        buf.push(b',');
+                    }
+                }
+                buf.push(b'"');
+                buf.extend_from_slice(self.profile.text_key().as_bytes());
+                buf.extend_from_slice(b"\":");
+                json::write_str(buf, &line.text);
+                if self.profile == Profile::Ecs {
+                    buf.extend_from_slice(b",\"ecs\":");
+                    let _ = serde_json::to_writer(&mut *buf, &EcsVersion::default());
+                }
+                buf.push(b'}');
             }
             Output::Report(_, report) => {
                 let start = buf.len();
@@ -683,17 +706,6 @@ impl Shaper {
             }
         }
     }
-}
-
-/// The record of an ordinary line, borrowed from it.
-#[derive(Serialize)]
-struct OrdinaryLine<'a> {
-    #[serde(flatten)]
-    base: Base<'a>,
-    #[serde(flatten)]
-    text: Member<'a, &'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ecs: Option<EcsVersion>,
 }
 
 /// A line's own fields, beside its text.
