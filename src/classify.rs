@@ -22,6 +22,10 @@ macro_rules! classes {
             $($(#[doc = $doc])* $variant,)*
         }
 
+        /// `go.class` values, in [`Class`]'s order, for checking the schema
+        /// and docs.
+        pub const CLASSES: [&str; [$($name),*].len()] = [$($name),*];
+
         impl Class {
             /// Every class, in the order the schema lists them.
             pub const ALL: [Class; [$($name),*].len()] = [$(Class::$variant),*];
@@ -96,17 +100,6 @@ classes! {
     /// anything else
     Unknown = "unknown",
 }
-
-/// `go.class` values, from [`Class`], for checking the schema and docs.
-pub const CLASSES: [&str; Class::ALL.len()] = {
-    let mut names = [""; Class::ALL.len()];
-    let mut i = 0;
-    while i < names.len() {
-        names[i] = Class::ALL[i].as_str();
-        i += 1;
-    }
-    names
-};
 
 impl Serialize for Class {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -488,7 +481,7 @@ fn same_shape(a: &Goroutine, b: &Goroutine) -> bool {
 /// A hash of [`same_shape`]'s parts (FxHash's mixing, 8 bytes at a time).
 fn shape_hash(g: &Goroutine) -> u64 {
     fn mix(h: u64, bytes: &[u8]) -> u64 {
-        let step = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7cc1_b727_220a_95);
+        let step = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
         let mut chunks = bytes.chunks_exact(8);
         let mut h = chunks.by_ref().fold(h, |h, c| {
             step(h, c.try_into().map_or(0, u64::from_le_bytes))

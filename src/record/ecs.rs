@@ -15,7 +15,8 @@ use super::go::Verdict;
 /// `ecs.version`, on every record of the ECS profile.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct EcsVersion {
-    /// [`ECS_VERSION`].
+    /// `9.4.0` ([`ECS_VERSION`]), the version whose field list the test
+    /// suite checks the records against; on every record.
     pub version: &'static str,
 }
 
@@ -30,13 +31,13 @@ impl Default for EcsVersion {
 /// The ECS members of a report record; `T` is the report's text.
 #[derive(Debug, Serialize)]
 pub struct Ecs<'a, T> {
-    /// `ecs.version`.
+    /// The ECS version.
     pub ecs: EcsVersion,
-    /// `log.level`: the level (no top-level `level`).
+    /// ECS's `log` object (the text is in `message`).
     pub log: EcsLog,
-    /// `event.*`.
+    /// What kind of event.
     pub event: EcsEvent,
-    /// `error.*`, except on goroutine dumps.
+    /// What went wrong; not on goroutine dumps (a dump is not an error).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<EcsError<'a, T>>,
 }
@@ -44,14 +45,14 @@ pub struct Ecs<'a, T> {
 /// `log.level`.
 #[derive(Debug, Serialize)]
 pub struct EcsLog {
-    /// The report's level.
+    /// The report's level (no top-level `level` in this profile).
     pub level: Level,
 }
 
 /// `event.*`.
 #[derive(Debug, Serialize)]
 pub struct EcsEvent {
-    /// `event`.
+    /// Always `event`.
     pub kind: &'static str,
     /// `web` for `http: panic serving`, else `process`.
     pub category: [&'static str; 1],
@@ -67,13 +68,14 @@ pub struct EcsEvent {
 /// `error.*`.
 #[derive(Debug, Serialize)]
 pub struct EcsError<'a, T> {
-    /// `go.message`.
+    /// Copy of `go.message`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<&'a str>,
-    /// `go.class`.
+    /// Copy of `go.class`.
     #[serde(rename = "type")]
     pub class: Class,
-    /// The report's text; the first thing a record byte bound drops.
+    /// The report's text (a copy of `message`); the first thing a record
+    /// byte bound drops.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_trace: Option<T>,
 }

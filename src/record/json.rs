@@ -72,54 +72,67 @@ pub fn write_str(buf: &mut Vec<u8>, s: &str) {
 
 /// Appends `s` escaped for the inside of a JSON string: `"` and `\` with a
 /// backslash, `\b \t \n \f \r` short, other control characters `\u00XX`.
-/// Runs that need no escape are found 8 bytes at a time and copied whole
-/// (log text is mostly such runs).
+/// Bytes are taken 8 at a time: a word with nothing to escape (log text is
+/// mostly such words) is copied whole.
 pub fn write_str_contents(buf: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    let mut start = 0;
-    while let Some(i) = next_escape(bytes, start) {
-        let (Some(run), Some(&c)) = (bytes.get(start..i), bytes.get(i)) else {
-            break;
-        };
-        buf.extend_from_slice(run);
-        escape(buf, c);
-        start = i + 1;
+    buf.reserve(bytes.len() + 2);
+    let mut words = bytes.chunks_exact(8);
+    for word in words.by_ref() {
+        let w = word.try_into().map_or(0, u64::from_le_bytes);
+        if needs_escape(w) == 0 {
+            buf.extend_from_slice(&w.to_le_bytes());
+        } else {
+            write_word(buf, w, 8);
+        }
     }
-    buf.extend_from_slice(bytes.get(start..).unwrap_or_default());
+    let tail = words.remainder();
+    let mut last = [0u8; 8];
+    if let Some(t) = last.get_mut(..tail.len()) {
+        t.copy_from_slice(tail);
+        write_word(buf, u64::from_le_bytes(last), tail.len());
+    }
 }
 
-/// The index of the first byte at or after `from` that needs escaping.
-fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+/// Writes the first `n` bytes of `w` (lowest first), escaped: each run
+/// before an escape is copied as a whole word cut back to length, so no
+/// copy call is made per run.
+fn write_word(buf: &mut Vec<u8>, mut w: u64, mut n: usize) {
+    while n > 0 {
+        // The lowest flagged byte is exact (a borrow only flags bytes above
+        // a true hit); bytes past `n` are zeros and flag at or after `n`.
+        let k = (needs_escape(w).trailing_zeros() / 8) as usize;
+        let len = buf.len();
+        buf.extend_from_slice(&w.to_le_bytes());
+        if k >= n {
+            buf.truncate(len + n);
+            return;
+        }
+        buf.truncate(len + k);
+        let c = w.to_le_bytes().get(k).copied().unwrap_or(0);
+        match c {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            _ => escape(buf, c),
+        }
+        n -= k + 1;
+        w = w.checked_shr(8 * (k as u32 + 1)).unwrap_or(0);
+    }
+}
+
+/// The high bit of each byte of `w` that is below 0x20, `"` or `\`, and
+/// maybe of bytes above such a byte.
+fn needs_escape(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let rest = bytes.get(from..)?;
-    let mut chunks = rest.chunks_exact(8);
-    let mut at = from;
-    for c in chunks.by_ref() {
-        let w = c.try_into().map_or(0, u64::from_le_bytes);
-        // A byte below 0x20, or equal to `"` or `\`: the lowest flagged
-        // byte is exact (a borrow only flags bytes above a true hit).
-        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-        let hit = (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
-            | zero(w ^ (ONES * 0x22))
-            | zero(w ^ (ONES * 0x5c));
-        if hit != 0 {
-            return Some(at + (hit.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
-        .map(|i| at + i)
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    (w.wrapping_sub(ONES * 0x20) & !w & HIGH) | zero(w ^ (ONES * 0x22)) | zero(w ^ (ONES * 0x5c))
 }
 
+/// A control character's escape.
 fn escape(buf: &mut Vec<u8>, c: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     match c {
-        b'"' => buf.extend_from_slice(b"\\\""),
-        b'\\' => buf.extend_from_slice(b"\\\\"),
         b'\n' => buf.extend_from_slice(b"\\n"),
         b'\t' => buf.extend_from_slice(b"\\t"),
         b'\r' => buf.extend_from_slice(b"\\r"),
@@ -159,6 +172,18 @@ mod tests {
                 serde_json::to_string(s).unwrap(),
                 "{s:?}"
             );
+        }
+        // Every special byte at every offset of a word, alone and in pairs.
+        for special in ["\"", "\\", "\n", "\u{1f}", "\u{0}", "é"] {
+            for at in 0..20 {
+                for gap in [0, 1, 7, 8] {
+                    let f = "abcdefghijklmnopqrstuvwxyz0123456789";
+                    let s = [&f[..at], special, &f[at..at + gap], special, &f[at + gap..]].concat();
+                    let mut mine = Vec::new();
+                    write_str(&mut mine, &s);
+                    assert_eq!(mine, serde_json::to_vec(&s).unwrap(), "{s:?}");
+                }
+            }
         }
     }
 }

@@ -247,19 +247,20 @@ struct Members<'a, L> {
 /// strings).
 #[derive(Debug, Serialize)]
 pub struct Flat<'a> {
-    /// `go.event`.
+    /// Copy of `go.event`; always.
     pub go_event: &'static str,
-    /// `go.class`.
+    /// Copy of `go.class`; always.
     pub go_class: &'static str,
-    /// `go.fatal`: `"true"` or `"false"`.
+    /// Copy of `go.fatal`, as `"true"` or `"false"`; always.
     pub go_fatal: &'static str,
-    /// `go.fingerprint`.
+    /// Copy of `go.fingerprint`; always.
     pub go_fingerprint: &'a str,
-    /// `go.top_frame.function`, at most [`MAX_FLAT_BYTES`] (cut on a
-    /// character boundary); when there is a top frame.
+    /// Copy of `go.top_frame.function`, at most 256 bytes
+    /// ([`MAX_FLAT_BYTES`], cut on a character boundary); when there is a
+    /// top frame.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub go_top_frame_function: Option<&'a str>,
-    /// `go.report_id`, on split reports.
+    /// Copy of `go.report_id`; split reports only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub go_report_id: Option<ReportId>,
 }
@@ -326,7 +327,9 @@ impl<'l, L: Line> Shaped<'l, L> {
     /// Writes the report's members and closes the object `buf[start..]`
     /// opened: it holds nothing, `{`, or `{` and the base record's members
     /// (without those of [`Shaped::member_names`]). With
-    /// `limits.max_record_bytes`, `buf[start..]` ends at most that long.
+    /// `limits.max_record_bytes`, parts are dropped until `buf[start..]` is
+    /// at most that long, or only the text, the verdict and the base are
+    /// left (the reassembler's report bound keeps the text under it).
     pub fn write(&self, buf: &mut Vec<u8>, start: usize) {
         let has_base = buf.len() > start + 1;
         if !has_base {
