@@ -224,6 +224,15 @@ pub fn bounded_config(mut cfg: Config, max_record_bytes: Option<usize>) -> Confi
     cfg
 }
 
+/// The record bound's consequence for the decoder: a line longer than half
+/// the record bound leaves in pieces, as report parts do (a report of one
+/// huge line would otherwise be a record over the bound).
+pub fn bounded_line_bytes(max_line_bytes: usize, max_record_bytes: Option<usize>) -> usize {
+    max_record_bytes
+        .map_or(max_line_bytes, |r| max_line_bytes.min(r / 2))
+        .max(1)
+}
+
 /// Per-stream clock: the newest event time of the stream and the host's
 /// clock when that event arrived.
 #[derive(Debug, Clone, Copy)]
