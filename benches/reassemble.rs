@@ -3,8 +3,9 @@
 //!     of a node passes through), and
 //! (b) a `GOTRACEBACK=all` dump of 5,000 goroutines in CRI form.
 //! Each input is measured for decode alone, decode + reassemble, and decode
-//! + reassemble + parse + classify + JSON record output (what the CLI does).
-//! `parse/…` measures the parser alone on the dump's report lines.
+//! + reassemble + parse + classify + JSON record output (what the CLI does);
+//! `parse+emit` measures the last two alone, on the reassembler's outputs,
+//! and `parse/…` the parser alone on the dump's report lines.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gopanic::Event;
@@ -144,6 +145,35 @@ fn decode(input: &str) -> usize {
         .sum()
 }
 
+/// The reassembler's outputs for `input`.
+fn outputs(input: &str) -> Vec<Output<Option<String>, LogLine>> {
+    let mut d = Decoder::new(Format::Auto, 4 << 20);
+    let mut r: Reassembler<Option<String>, LogLine> = Reassembler::new(Config::default());
+    let mut out = Vec::new();
+    for raw in input.lines() {
+        if let Some(line) = d.push(raw) {
+            let key = line.stream.clone();
+            let now = line.time_nanos.unwrap_or(0);
+            r.push(&key, line, now, &mut out);
+        }
+    }
+    r.finish(&mut out);
+    out
+}
+
+/// Parses and writes every output, as `run` does.
+fn emit(outputs: &[Output<Option<String>, LogLine>]) -> usize {
+    let mut buf = Vec::with_capacity(1 << 16);
+    let mut shaper = Shaper::default();
+    let mut written = 0;
+    for o in outputs {
+        buf.clear();
+        shaper.write_json(o, &mut buf);
+        written += buf.len();
+    }
+    written
+}
+
 fn bench(c: &mut Criterion) {
     for (name, input) in [
         ("ordinary_traffic", ordinary_traffic()),
@@ -159,6 +189,8 @@ fn bench(c: &mut Criterion) {
         g.bench_function("decode+reassemble+parse+emit", |b| {
             b.iter(|| run(black_box(&input), true))
         });
+        let outs = outputs(&input);
+        g.bench_function("parse+emit", |b| b.iter(|| emit(black_box(&outs))));
         g.finish();
     }
 }

@@ -6,53 +6,153 @@
 
 use std::collections::HashMap;
 
+use serde::{Serialize, Serializer};
+
 use crate::crash::Event;
 use crate::crash::{Crash, Frame, Goroutine};
 
-/// `go.class` values. Kept in one list so the schema and docs can be checked
-/// against it.
-pub const CLASSES: &[&str] = &[
-    "nil_dereference",
-    "index_out_of_range",
-    "slice_bounds_out_of_range",
-    "divide_by_zero",
-    "nil_map_write",
-    "type_assertion",
-    "closed_channel",
-    "nil_channel_close",
-    "negative_waitgroup",
-    "makeslice",
-    "nil_panic",
-    "runtime_error",
-    "custom_panic",
-    "repanic",
-    "concurrent_map_writes",
-    "concurrent_map_read_write",
-    "concurrent_map_iteration_write",
-    "deadlock",
-    "stack_overflow",
-    "out_of_memory",
-    "unlock_of_unlocked",
-    "fault",
-    "cgo_signal",
-    "data_race",
-    "goroutine_dump",
-    "unknown",
-];
+/// Declares [`Class`] from one list: each variant with its `go.class`
+/// name and the doc line the schema documentation shows.
+macro_rules! classes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal,)*) => {
+        /// What happened (`go.class`), decided from the runtime's own
+        /// message. Serialised as its snake_case name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Class {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        /// `go.class` values, in [`Class`]'s order, for checking the schema
+        /// and docs.
+        pub const CLASSES: [&str; [$($name),*].len()] = [$($name),*];
+
+        impl Class {
+            /// Every class, in the order the schema lists them.
+            pub const ALL: [Class; [$($name),*].len()] = [$(Class::$variant),*];
+
+            /// The `go.class` name.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Class::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+classes! {
+    /// `runtime error: invalid memory address or nil pointer dereference`
+    NilDereference = "nil_dereference",
+    /// `runtime error: index out of range …`
+    IndexOutOfRange = "index_out_of_range",
+    /// `runtime error: slice bounds out of range …`
+    SliceBoundsOutOfRange = "slice_bounds_out_of_range",
+    /// `runtime error: integer divide by zero`
+    DivideByZero = "divide_by_zero",
+    /// `assignment to entry in nil map`
+    NilMapWrite = "nil_map_write",
+    /// `interface conversion: …`
+    TypeAssertion = "type_assertion",
+    /// `close of closed channel`, `send on closed channel`
+    ClosedChannel = "closed_channel",
+    /// `close of nil channel`
+    NilChannelClose = "nil_channel_close",
+    /// `sync: negative WaitGroup counter`
+    NegativeWaitgroup = "negative_waitgroup",
+    /// `runtime error: makeslice: …`
+    Makeslice = "makeslice",
+    /// `panic(nil)`: `nil` (≤1.20), `panic called with nil argument`
+    /// (1.21–1.26), `runtime error: panic called with nil argument` (1.27)
+    NilPanic = "nil_panic",
+    /// any other `runtime error: …`
+    RuntimeError = "runtime_error",
+    /// a user value (error, Stringer, string, number, struct)
+    CustomPanic = "custom_panic",
+    /// a user value recovered and panicked again, or a panic raised while
+    /// panicking (a runtime error keeps its own class however wrapped)
+    Repanic = "repanic",
+    /// `fatal error: concurrent map writes`
+    ConcurrentMapWrites = "concurrent_map_writes",
+    /// `fatal error: concurrent map read and map write`
+    ConcurrentMapReadWrite = "concurrent_map_read_write",
+    /// `fatal error: concurrent map iteration and map write`
+    ConcurrentMapIterationWrite = "concurrent_map_iteration_write",
+    /// `fatal error: all goroutines are asleep - deadlock!`
+    Deadlock = "deadlock",
+    /// `fatal error: stack overflow`
+    StackOverflow = "stack_overflow",
+    /// `fatal error: out of memory`
+    OutOfMemory = "out_of_memory",
+    /// `fatal error: sync: unlock of unlocked mutex`, `… Unlock/RUnlock of
+    /// unlocked RWMutex`
+    UnlockOfUnlocked = "unlock_of_unlocked",
+    /// `unexpected fault address` / `fatal error: fault`, a signal report
+    /// for SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP outside cgo
+    Fault = "fault",
+    /// a signal in C code: `signal arrived during cgo execution` (1.21+) or
+    /// `fatal error: unexpected signal during runtime execution` with the
+    /// crashing goroutine in `runtime.cgocall` (1.19)
+    CgoSignal = "cgo_signal",
+    /// a race detector report
+    DataRace = "data_race",
+    /// a bare goroutine dump, or a SIGQUIT dump
+    GoroutineDump = "goroutine_dump",
+    /// anything else
+    Unknown = "unknown",
+}
+
+impl Serialize for Class {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Class {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a report is (`level`, ECS `log.level`; Loki's `detected_level`
+/// reads it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// The process dies of it.
+    Fatal,
+    /// Recovered `http: panic serving` and race reports: the program goes
+    /// on, something went wrong.
+    Error,
+    /// Goroutine dumps: a look at the goroutines, not a failure.
+    Warning,
+}
+
+impl Level {
+    /// The `level` name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Level::Fatal => "fatal",
+            Level::Error => "error",
+            Level::Warning => "warning",
+        }
+    }
+}
 
 /// The verdict on one crash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classification {
-    /// One of [`CLASSES`].
-    pub class: &'static str,
+    /// What happened.
+    pub class: Class,
     /// The process ends because of this report.
     pub fatal: bool,
     /// A `recover()` could have stopped it (panics, not throws or signals).
     pub recoverable: bool,
-    /// `fatal`, `error` or `warning`.
-    pub level: &'static str,
+    /// How bad it is.
+    pub level: Level,
 }
 
+/// The verdict on a parsed crash: class, whether it ends the process and
+/// could have been recovered, level.
 pub fn classify(c: &Crash) -> Classification {
     let event = c.event.unwrap_or(Event::Panic);
     let class = class_of(c, event);
@@ -63,9 +163,9 @@ pub fn classify(c: &Crash) -> Classification {
         Event::DataRace | Event::GoroutineDump => (false, false),
     };
     let level = match (fatal, event) {
-        (true, _) => "fatal",
-        (false, Event::HttpPanic | Event::DataRace) => "error",
-        (false, _) => "warning",
+        (true, _) => Level::Fatal,
+        (false, Event::HttpPanic | Event::DataRace) => Level::Error,
+        (false, _) => Level::Warning,
     };
     Classification {
         class,
@@ -75,13 +175,13 @@ pub fn classify(c: &Crash) -> Classification {
     }
 }
 
-fn class_of(c: &Crash, event: Event) -> &'static str {
+fn class_of(c: &Crash, event: Event) -> Class {
     match event {
-        Event::DataRace => return "data_race",
-        Event::GoroutineDump => return "goroutine_dump",
+        Event::DataRace => return Class::DataRace,
+        Event::GoroutineDump => return Class::GoroutineDump,
         Event::Panic | Event::HttpPanic => {
             let Some(root) = c.panics.first() else {
-                return "unknown";
+                return Class::Unknown;
             };
             let class = panic_class(&root.value);
             // A user value recovered and panicked again (Go 1.25+ prints a
@@ -89,8 +189,8 @@ fn class_of(c: &Crash, event: Event) -> &'static str {
             // line, older versions as a `\tpanic:` chain), or a panic in a
             // deferred call: the chain is the story. A runtime error keeps
             // its own class however wrapped.
-            if class == "custom_panic" && (c.panics.len() > 1 || root.recovered) {
-                return "repanic";
+            if class == Class::CustomPanic && (c.panics.len() > 1 || root.recovered) {
+                return Class::Repanic;
             }
             return class;
         }
@@ -98,30 +198,32 @@ fn class_of(c: &Crash, event: Event) -> &'static str {
     }
     if let Some(reason) = &c.fatal_error {
         let class = match reason.as_str() {
-            "concurrent map writes" => "concurrent_map_writes",
-            "concurrent map read and map write" => "concurrent_map_read_write",
-            "concurrent map iteration and map write" => "concurrent_map_iteration_write",
+            "concurrent map writes" => Class::ConcurrentMapWrites,
+            "concurrent map read and map write" => Class::ConcurrentMapReadWrite,
+            "concurrent map iteration and map write" => Class::ConcurrentMapIterationWrite,
             // `main` called runtime.Goexit and every other goroutine ended
             // (`runtime/proc.go`: the same scheduler check as the classic
             // deadlock).
             "all goroutines are asleep - deadlock!"
-            | "no goroutines (main called runtime.Goexit) - deadlock!" => "deadlock",
-            "stack overflow" => "stack_overflow",
-            "out of memory" => "out_of_memory",
-            "fault" => "fault",
-            "unexpected signal during runtime execution" if in_cgo(c) => "cgo_signal",
-            "unexpected signal during runtime execution" => "fault",
-            r if r.starts_with("sync: ") && r.contains("nlock of unlocked") => "unlock_of_unlocked",
-            r if r.starts_with("out of memory") => "out_of_memory",
-            _ => "unknown",
+            | "no goroutines (main called runtime.Goexit) - deadlock!" => Class::Deadlock,
+            "stack overflow" => Class::StackOverflow,
+            "out of memory" => Class::OutOfMemory,
+            "fault" => Class::Fault,
+            "unexpected signal during runtime execution" if in_cgo(c) => Class::CgoSignal,
+            "unexpected signal during runtime execution" => Class::Fault,
+            r if r.starts_with("sync: ") && r.contains("nlock of unlocked") => {
+                Class::UnlockOfUnlocked
+            }
+            r if r.starts_with("out of memory") => Class::OutOfMemory,
+            _ => Class::Unknown,
         };
         return class;
     }
     match c.signal.as_ref().map(|s| s.name.as_str()) {
-        Some("SIGQUIT") => "goroutine_dump",
-        Some(_) if in_cgo(c) => "cgo_signal",
-        Some("SIGSEGV" | "SIGBUS" | "SIGILL" | "SIGFPE" | "SIGTRAP") => "fault",
-        _ => "unknown",
+        Some("SIGQUIT") => Class::GoroutineDump,
+        Some(_) if in_cgo(c) => Class::CgoSignal,
+        Some("SIGSEGV" | "SIGBUS" | "SIGILL" | "SIGFPE" | "SIGTRAP") => Class::Fault,
+        _ => Class::Unknown,
     }
 }
 
@@ -137,37 +239,37 @@ fn in_cgo(c: &Crash) -> bool {
 }
 
 /// The class of a panic value, from the runtime's fixed messages.
-pub fn panic_class(value: &str) -> &'static str {
+pub fn panic_class(value: &str) -> Class {
     let v = value.strip_prefix("runtime error: ").unwrap_or(value);
     let runtime_error = v.len() != value.len();
     if v.starts_with("invalid memory address or nil pointer dereference") {
-        "nil_dereference"
+        Class::NilDereference
     } else if v.starts_with("index out of range") {
-        "index_out_of_range"
+        Class::IndexOutOfRange
     } else if v.starts_with("slice bounds out of range") {
-        "slice_bounds_out_of_range"
+        Class::SliceBoundsOutOfRange
     } else if v.starts_with("integer divide by zero") {
-        "divide_by_zero"
+        Class::DivideByZero
     } else if v.starts_with("assignment to entry in nil map") {
-        "nil_map_write"
+        Class::NilMapWrite
     } else if v.starts_with("interface conversion: ") {
-        "type_assertion"
+        Class::TypeAssertion
     } else if v == "close of closed channel" || v == "send on closed channel" {
-        "closed_channel"
+        Class::ClosedChannel
     } else if v == "close of nil channel" {
-        "nil_channel_close"
+        Class::NilChannelClose
     } else if v == "sync: negative WaitGroup counter" {
-        "negative_waitgroup"
+        Class::NegativeWaitgroup
     } else if v.starts_with("makeslice: ") {
-        "makeslice"
+        Class::Makeslice
     } else if v == "panic called with nil argument" || value == "nil" {
         // panic(nil): `nil` (≤1.20), a PanicNilError (1.21+), a runtime
         // error from 1.27. One class, whatever the version.
-        "nil_panic"
+        Class::NilPanic
     } else if runtime_error {
-        "runtime_error"
+        Class::RuntimeError
     } else {
-        "custom_panic"
+        Class::CustomPanic
     }
 }
 
@@ -229,8 +331,8 @@ pub const FINGERPRINT_FRAMES: usize = 3;
 /// Left out on purpose: addresses, offsets, goroutine ids, argument values,
 /// file paths (they change with the build directory and -trimpath) and the
 /// panic value (the same bug panics with different data).
-pub fn fingerprint(c: &Crash, class: &str) -> String {
-    let mut parts: Vec<String> = vec!["v1".into(), class.into()];
+pub fn fingerprint(c: &Crash, class: Class) -> String {
+    let mut parts: Vec<String> = vec!["v1".into(), class.as_str().into()];
     if let Some(race) = &c.race {
         let mut accesses: Vec<String> = race
             .accesses
@@ -326,15 +428,18 @@ pub struct Bucket<'a> {
 /// Buckets by (state, function names of all frames, creator), largest
 /// first; ties in order of first appearance.
 pub fn buckets(goroutines: &[Goroutine]) -> Vec<Bucket<'_>> {
-    let mut index: HashMap<(&str, Vec<&str>, Option<&str>), usize> = HashMap::new();
+    // Keyed by a hash of the shape, without building a key per goroutine; a
+    // goroutine joins a bucket of its hash only if its shape is the same.
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut shapes: Vec<&Goroutine> = Vec::new();
     let mut out: Vec<Bucket<'_>> = Vec::new();
     for g in goroutines {
-        let key = (
-            g.state.as_str(),
-            g.frames.iter().map(|f| f.function.as_str()).collect(),
-            g.created_by.as_ref().map(|c| c.function.as_str()),
-        );
-        let i = *index.entry(key).or_insert_with(|| {
+        let same = index.entry(shape_hash(g)).or_default();
+        let found = same
+            .iter()
+            .copied()
+            .find(|&i| shapes.get(i).is_some_and(|s| same_shape(s, g)));
+        let i = found.unwrap_or_else(|| {
             out.push(Bucket {
                 count: 0,
                 state: &g.state,
@@ -343,6 +448,8 @@ pub fn buckets(goroutines: &[Goroutine]) -> Vec<Bucket<'_>> {
                 top_frame: own_frame(g),
                 first_id: g.id,
             });
+            shapes.push(g);
+            same.push(out.len() - 1);
             out.len() - 1
         });
         let Some(b) = out.get_mut(i) else {
@@ -360,6 +467,44 @@ pub fn buckets(goroutines: &[Goroutine]) -> Vec<Bucket<'_>> {
     out
 }
 
+/// What makes two goroutines one bucket: state, frames' functions, creator.
+fn same_shape(a: &Goroutine, b: &Goroutine) -> bool {
+    a.state == b.state
+        && a.frames.len() == b.frames.len()
+        && a.frames
+            .iter()
+            .zip(&b.frames)
+            .all(|(x, y)| x.function == y.function)
+        && a.created_by.as_ref().map(|c| &c.function) == b.created_by.as_ref().map(|c| &c.function)
+}
+
+/// A hash of [`same_shape`]'s parts (FxHash's mixing, 8 bytes at a time).
+fn shape_hash(g: &Goroutine) -> u64 {
+    fn mix(h: u64, bytes: &[u8]) -> u64 {
+        let step = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+        let mut chunks = bytes.chunks_exact(8);
+        let mut h = chunks.by_ref().fold(h, |h, c| {
+            step(h, c.try_into().map_or(0, u64::from_le_bytes))
+        });
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        if let Some(t) = tail.get_mut(..rest.len()) {
+            t.copy_from_slice(rest);
+        }
+        h = step(h, u64::from_le_bytes(tail));
+        // The length ends each part, so parts cannot run into each other.
+        step(h, bytes.len() as u64)
+    }
+    let mut h = mix(0, g.state.as_bytes());
+    for f in &g.frames {
+        h = mix(h, f.function.as_bytes());
+    }
+    match &g.created_by {
+        Some(c) => mix(h, c.function.as_bytes()),
+        None => h.rotate_left(7),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,39 +520,45 @@ mod tests {
         for (v, class) in [
             (
                 "runtime error: invalid memory address or nil pointer dereference",
-                "nil_dereference",
+                Class::NilDereference,
             ),
             (
                 "runtime error: index out of range [5] with length 3",
-                "index_out_of_range",
+                Class::IndexOutOfRange,
             ),
             (
                 "runtime error: index out of range [-1]",
-                "index_out_of_range",
+                Class::IndexOutOfRange,
             ),
             (
                 "runtime error: slice bounds out of range [:7] with capacity 4",
-                "slice_bounds_out_of_range",
+                Class::SliceBoundsOutOfRange,
             ),
-            ("runtime error: integer divide by zero", "divide_by_zero"),
-            ("assignment to entry in nil map", "nil_map_write"),
+            ("runtime error: integer divide by zero", Class::DivideByZero),
+            ("assignment to entry in nil map", Class::NilMapWrite),
             (
                 "interface conversion: interface {} is string, not int",
-                "type_assertion",
+                Class::TypeAssertion,
             ),
-            ("close of closed channel", "closed_channel"),
-            ("send on closed channel", "closed_channel"),
-            ("close of nil channel", "nil_channel_close"),
-            ("sync: negative WaitGroup counter", "negative_waitgroup"),
-            ("runtime error: makeslice: len out of range", "makeslice"),
+            ("close of closed channel", Class::ClosedChannel),
+            ("send on closed channel", Class::ClosedChannel),
+            ("close of nil channel", Class::NilChannelClose),
+            ("sync: negative WaitGroup counter", Class::NegativeWaitgroup),
+            (
+                "runtime error: makeslice: len out of range",
+                Class::Makeslice,
+            ),
             (
                 "runtime error: hash of unhashable type []int",
-                "runtime_error",
+                Class::RuntimeError,
             ),
-            ("runtime error: panic called with nil argument", "nil_panic"),
-            ("panic called with nil argument", "nil_panic"),
-            ("nil", "nil_panic"),
-            ("main.StatusCode(503)", "custom_panic"),
+            (
+                "runtime error: panic called with nil argument",
+                Class::NilPanic,
+            ),
+            ("panic called with nil argument", Class::NilPanic),
+            ("nil", Class::NilPanic),
+            ("main.StatusCode(503)", Class::CustomPanic),
         ] {
             assert_eq!(panic_class(v), class, "{v}");
         }
@@ -422,13 +573,13 @@ mod tests {
         let k = classify(&c);
         assert_eq!(
             (k.class, k.fatal, k.recoverable, k.level),
-            ("repanic", true, true, "fatal")
+            (Class::Repanic, true, true, Level::Fatal)
         );
         let c = crash(
             Event::Panic,
             "panic: runtime error: integer divide by zero [recovered]\n\tpanic: wrapped",
         );
-        assert_eq!(classify(&c).class, "divide_by_zero");
+        assert_eq!(classify(&c).class, Class::DivideByZero);
         let c = crash(
             Event::HttpPanic,
             "2026/11/27 05:20:58 http: panic serving 1.2.3.4:5: boom",
@@ -436,27 +587,27 @@ mod tests {
         let k = classify(&c);
         assert_eq!(
             (k.class, k.fatal, k.recoverable, k.level),
-            ("custom_panic", false, true, "error")
+            (Class::CustomPanic, false, true, Level::Error)
         );
         let c = crash(Event::FatalError, "fatal error: concurrent map writes");
         let k = classify(&c);
         assert_eq!(
             (k.class, k.fatal, k.recoverable),
-            ("concurrent_map_writes", true, false)
+            (Class::ConcurrentMapWrites, true, false)
         );
         // Seen in real output: main called runtime.Goexit, nothing else runs.
         let c = crash(
             Event::FatalError,
             "fatal error: no goroutines (main called runtime.Goexit) - deadlock!",
         );
-        assert_eq!(classify(&c).class, "deadlock");
+        assert_eq!(classify(&c).class, Class::Deadlock);
         let c = crash(Event::Signal, "SIGQUIT: quit\nPC=0x1 m=0 sigcode=0");
-        assert_eq!(classify(&c).class, "goroutine_dump");
+        assert_eq!(classify(&c).class, Class::GoroutineDump);
         let c = crash(
             Event::Signal,
             "SIGSEGV: segmentation violation\nPC=0x1 m=0 sigcode=1 addr=0x0\nsignal arrived during cgo execution",
         );
-        assert_eq!(classify(&c).class, "cgo_signal");
+        assert_eq!(classify(&c).class, Class::CgoSignal);
         let c = crash(
             Event::GoroutineDump,
             "goroutine 1 [running]:\nmain.main()\n\t/app/main.go:3 +0x1",
@@ -464,7 +615,7 @@ mod tests {
         let k = classify(&c);
         assert_eq!(
             (k.class, k.fatal, k.level),
-            ("goroutine_dump", false, "warning")
+            (Class::GoroutineDump, false, Level::Warning)
         );
     }
 
@@ -490,7 +641,7 @@ created by net/http.(*Server).Serve in goroutine 8
         let f = top_frame(g).unwrap();
         assert_eq!(f.function, "main.orderHandler");
         assert_eq!(f.line, 22);
-        assert_eq!(classify(&c).class, "nil_dereference");
+        assert_eq!(classify(&c).class, Class::NilDereference);
     }
 
     #[test]
@@ -508,7 +659,7 @@ created by net/http.(*Server).Serve in goroutine 8
         let other_line = HTTP.replace("main.go:22", "main.go:23");
         let c3 = crash(Event::HttpPanic, &other_line);
         assert_ne!(fingerprint(&c1, k), fingerprint(&c3, k));
-        assert_ne!(fingerprint(&c1, k), fingerprint(&c1, "custom_panic"));
+        assert_ne!(fingerprint(&c1, k), fingerprint(&c1, Class::CustomPanic));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! the report does not print is `None`/empty rather than guessed. Names
 //! follow Go's vocabulary (goroutine, frame, created by, wait reason).
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 /// What kind of crash report a record holds (`go.event`): the line that
@@ -149,12 +151,16 @@ pub struct Goroutine {
     pub mp: Option<String>,
     /// pprof labels: `labels:{"k": "v"}` in the bracket (Go 1.26 with
     /// GODEBUG=tracebacklabels=1) or `{k: "v"}` after it (Go 1.27), in the
-    /// order printed. Values may be cut by the runtime (`…`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// order printed. Values may be cut by the runtime (`…`). Serialised
+    /// as an object (`labels.request_id`).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "labels_object"
+    )]
     pub labels: Vec<(String, String)>,
     /// The frames, innermost first.
     pub frames: Vec<Frame>,
-    /// `...N frames elided...`: how many; `Some(0)` for the older
+    /// `...N frames elided...`: how many; 0 for the older
     /// `...additional frames elided...`, which gives no count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elided_frames: Option<u64>,
@@ -164,6 +170,14 @@ pub struct Goroutine {
     /// Where the goroutine was started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<CreatedBy>,
+}
+
+/// Label pairs as a JSON object, in the order printed.
+pub(crate) fn labels_object<S: serde::Serializer>(
+    labels: &[(String, String)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(labels.iter().map(|(k, v)| (k, v)))
 }
 
 /// One frame: a function line and its location line.
@@ -192,6 +206,7 @@ pub struct Frame {
     /// The source file as printed (absolute, or module-relative with
     /// -trimpath).
     pub file: String,
+    /// The line in it.
     pub line: u32,
     /// `+0x1d`: the PC offset in the function (absent on inlined frames).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -205,8 +220,11 @@ pub struct Frame {
 /// `created by pkg.Func in goroutine N` and its location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CreatedBy {
+    /// The function that ran the `go` statement.
     pub function: String,
+    /// Its source file.
     pub file: String,
+    /// The line of the `go` statement.
     pub line: u32,
     /// The goroutine that ran the `go` statement (Go 1.21+).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -226,23 +244,29 @@ pub struct Race {
     pub location: Option<String>,
 }
 
+/// One access of a race report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RaceAccess {
     /// `read` or `write`, prefixed `atomic ` for atomic accesses.
     pub kind: String,
     /// This is the earlier access (`Previous …`).
     pub previous: bool,
+    /// The address accessed (`0x00c000012345`).
     pub address: String,
-    /// The goroutine; `None` with `main_goroutine` for `by main goroutine`.
+    /// The goroutine; absent, with `main_goroutine`, for `by main goroutine`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub goroutine: Option<u64>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    /// `by main goroutine`.
     pub main_goroutine: bool,
+    /// Where the access happened, innermost first.
     pub frames: Vec<Frame>,
 }
 
+/// A goroutine of a race report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RaceGoroutine {
+    /// The goroutine id.
     pub id: u64,
     /// `running` or `finished`.
     pub status: String,
@@ -276,22 +300,23 @@ impl Crash {
         }
     }
 
-    /// The first panic value, or the fatal reason.
-    pub fn message(&self) -> Option<String> {
+    /// The first panic value, or the fatal reason, or `SIGxxx:
+    /// description`, or `DATA RACE`: borrowed where the report holds it.
+    pub fn message(&self) -> Option<Cow<'_, str>> {
         if let Some(p) = self.panics.first() {
-            return Some(p.value.clone());
+            return Some(Cow::Borrowed(&p.value));
         }
         if let Some(f) = &self.fatal_error {
-            return Some(f.clone());
+            return Some(Cow::Borrowed(f));
         }
         if let Some(s) = &self.signal {
             return Some(match &s.description {
-                Some(d) => format!("{}: {d}", s.name),
-                None => s.name.clone(),
+                Some(d) => Cow::Owned(format!("{}: {d}", s.name)),
+                None => Cow::Borrowed(&s.name),
             });
         }
         if self.race.is_some() {
-            return Some("DATA RACE".to_owned());
+            return Some(Cow::Borrowed("DATA RACE"));
         }
         None
     }

@@ -232,6 +232,15 @@ pub fn bounded_config(mut cfg: Config, max_record_bytes: Option<usize>) -> Confi
     cfg
 }
 
+/// The record bound's consequence for the decoder: a line longer than half
+/// the record bound leaves in pieces, as report parts do (a report of one
+/// huge line would otherwise be a record over the bound).
+pub fn bounded_line_bytes(max_line_bytes: usize, max_record_bytes: Option<usize>) -> usize {
+    max_record_bytes
+        .map_or(max_line_bytes, |r| max_line_bytes.min(r / 2))
+        .max(1)
+}
+
 /// Per-stream clock: the newest event time of the stream and the host's
 /// clock when that event arrived.
 #[derive(Debug, Clone, Copy)]
@@ -341,18 +350,14 @@ impl Shaper {
                 let field = first
                     .and_then(|e| e.text.as_ref())
                     .map_or("message", |(f, _)| f.as_str());
-                base.remove(field);
-                let mut record =
-                    self.report_record(base, report.event, &report.lines, report.split);
+                let mut shaped = self.shape(report.event, &report.lines, report.split);
                 // The joined text goes back under the field it came in.
-                if self.profile == Profile::Default
-                    && field != "log"
-                    && let Some(t) = record.remove("log")
-                {
-                    record.insert(field.to_owned(), t);
+                if self.profile == Profile::Default {
+                    shaped.set_text_key(field.to_owned());
                 }
-                // Writing into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut *buf, &record);
+                // The base's own text field is replaced by the report's.
+                base.remove(field);
+                shaped.write_with_base(&base, buf);
             }
         }
     }

@@ -123,7 +123,10 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new(options: &Options) -> Self {
         Pipeline {
-            decoder: Decoder::new(options.format, options.max_line_bytes),
+            decoder: Decoder::new(
+                options.format,
+                crate::event::bounded_line_bytes(options.max_line_bytes, options.max_record_bytes),
+            ),
             reassembler: Reassembler::new(options.config()),
             shaper: options.shaper(),
             clock: 0,

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{Fixture, Indexed, decode, fixtures};
 use gopanic::container::Format;
-use gopanic::reassembler::{Config, Output, Reassembler};
-use gopanic::record::{Limits, Profile, Shaper, log_line_base};
+use gopanic::reassembler::{Config, Output, Reassembler, Report};
+use gopanic::record::{Limits, Profile, Shaper};
 use serde_json::Value;
 
 /// All records of one fixture file, shaped with `profile`.
@@ -25,15 +25,23 @@ fn records(fx: &Fixture, file: &str, format: Format, profile: Profile) -> Vec<Va
     }
     r.finish(&mut out);
     let mut shaper = Shaper::new(profile, Limits::default());
+    let mut buf = Vec::new();
     out.into_iter()
         .map(|o| {
-            Value::Object(match o {
-                Output::Line(_, l) => shaper.line_record(log_line_base(&l.line)),
-                Output::Report(_, rep) => {
-                    let base = log_line_base(&rep.lines[0].line);
-                    shaper.report_record(base, rep.event, &rep.lines, rep.split)
-                }
-            })
+            let o = match o {
+                Output::Line(k, l) => Output::Line(k, l.line),
+                Output::Report(k, rep) => Output::Report(
+                    k,
+                    Report {
+                        event: rep.event,
+                        lines: rep.lines.into_iter().map(|l| l.line).collect(),
+                        split: rep.split,
+                    },
+                ),
+            };
+            buf.clear();
+            shaper.write_json(&o, &mut buf);
+            serde_json::from_slice(&buf).unwrap()
         })
         .collect()
 }

@@ -172,7 +172,10 @@ impl Source {
             }
         };
         Source {
-            decoder: Decoder::new(format, args.max_line_bytes),
+            decoder: Decoder::new(
+                format,
+                gopanic::event::bounded_line_bytes(args.max_line_bytes, args.max_record_bytes),
+            ),
             reassembler: Reassembler::new(cfg),
             events,
             shaper: Shaper::new(

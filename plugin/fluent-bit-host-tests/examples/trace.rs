@@ -110,10 +110,7 @@ fn main() {
         for l in &dump {
             t += 1_000;
             let rec: Map<String, Value> = [
-                (
-                    "time".to_owned(),
-                    json!(gopanic_fluent_bit::time::rfc3339_nanos(t)),
-                ),
+                ("time".to_owned(), json!(gopanic::time::rfc3339_nanos(t))),
                 ("stream".to_owned(), json!("stderr")),
                 ("log".to_owned(), json!(l)),
             ]

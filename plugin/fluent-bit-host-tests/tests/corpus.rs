@@ -37,11 +37,9 @@ fn native(inputs: &[Input]) -> (Vec<Value>, Vec<Value>) {
             Output::Line(_, l) => lines.push(Value::Object(inputs[l.i].record.clone())),
             Output::Report(_, rep) => {
                 let base = inputs[rep.lines[0].i].record.clone();
-                // The module's budget: the first line's record and the tag
-                // around the shaped members.
-                let text: usize = rep.lines.iter().map(|l| l.text.len() + 1).sum();
-                shaper.limits = settings.report_limits(fluent_json(&base).len() + TAG.len(), text);
-                let mut rec = shaper.report_record(base, rep.event, &rep.lines, rep.split);
+                // The module's budget: the tag around the record.
+                shaper.limits = settings.record_limits(TAG.len());
+                let mut rec = shaper.shape(rep.event, &rep.lines, rep.split).to_map(&base);
                 strip_report_id(&mut rec);
                 reports.push(Value::Object(rec));
             }

@@ -172,7 +172,7 @@ fn a_report_past_the_bounds_leaves_in_parts_under_the_record_bound_without_loss(
     }
     for (i, l) in lines.iter().enumerate() {
         let t = t0 + i as i64 * 1_000;
-        let rec = json!({"time": gopanic_fluent_bit::time::rfc3339_nanos(t), "stream": "stderr", "log": l});
+        let rec = json!({"time": gopanic::time::rfc3339_nanos(t), "stream": "stderr", "log": l});
         p.record("app", t, &fluent_json(rec.as_object().unwrap()));
     }
     let mut t = t0 + 1_000_000_000;

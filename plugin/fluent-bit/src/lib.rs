@@ -25,7 +25,6 @@ pub mod json;
 pub mod quick;
 pub mod reassemble;
 pub mod settings;
-pub mod time;
 
 use reassemble::Filter;
 use settings::Settings;

@@ -27,14 +27,13 @@ use std::collections::VecDeque;
 
 use gopanic::reassembler::{Line, Output, Reassembler, Report, Split};
 use gopanic::record::{Profile, Shaper};
-use gopanic::time::parse_rfc3339_nanos;
+use gopanic::time::{parse_rfc3339_nanos, rfc3339_nanos};
 
 use crate::Verdict;
 use crate::hash::FxMap;
 use crate::json::{Record, write_key, write_string};
 use crate::quick::glance;
 use crate::settings::Settings;
-use crate::time::rfc3339_nanos;
 
 /// Marks a record re-emitted by this filter; it then passes unchanged.
 pub const REEMITTED: &str = "gopanic_reemitted";
@@ -641,31 +640,23 @@ impl Filter {
             part: s.part,
         });
         let tag = self.tag_of(key);
-        let text: usize = rep.lines.iter().map(|h| h.text.len() + 1).sum();
-        self.shaper.limits = self.settings.report_limits(raw.len() + tag.len(), text);
-        let mut shaped =
-            self.shaper
-                .report_record(serde_json::Map::new(), rep.event, &rep.lines, split);
-        if message
-            && self.settings.profile == Profile::Default
-            && let Some(t) = shaped.remove("log")
-        {
-            shaped.insert("message".into(), t);
+        // The bound covers the whole record; the module's own members
+        // (tag, time, marks) are reserved.
+        self.shaper.limits = self.settings.record_limits(tag.len());
+        let mut shaped = self.shaper.shape(rep.event, &rep.lines, split);
+        if message && self.settings.profile == Profile::Default {
+            shaped.set_text_key("message");
         }
-        let mut skip: Vec<&str> = vec!["log", "message"];
-        skip.extend(shaped.keys().map(String::as_str));
+        let mut skip = shaped.member_names();
         skip.extend_from_slice(OWN_KEYS);
         let mut out = Vec::new();
         match Record::parse(&raw) {
             Some(base) => base.write_open(&mut out, &skip),
             None => out.push(b'{'),
         }
-        for (k, v) in &shaped {
-            write_key(&mut out, k);
-            if serde_json::to_writer(&mut out, v).is_err() {
-                out.extend_from_slice(b"null");
-            }
-        }
+        shaped.write(&mut out, 0);
+        // Reopened for the module's own members.
+        out.pop();
         write_own(&mut out, &tag, time);
         if let Some(reason) = closed {
             write_key(&mut out, CLOSED);

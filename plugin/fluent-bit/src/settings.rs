@@ -169,43 +169,18 @@ impl Settings {
         }
     }
 
-    /// The core's record limits for a report whose first line's record
-    /// has `base_bytes` of members the module splices in.
-    pub fn record_limits(&self, base_bytes: usize) -> record::Limits {
+    /// The core's record limits for a report record to which the module
+    /// adds `own_bytes` of its own members after the core has written it.
+    pub fn record_limits(&self, own_bytes: usize) -> record::Limits {
         record::Limits {
             max_goroutines: self.max_goroutines,
             max_record_bytes: self
                 .record_bound()
-                .map(|b| b.saturating_sub(base_bytes + RESERVE).max(1)),
+                .map(|b| b.saturating_sub(own_bytes + RESERVE).max(1)),
             max_message_bytes: Some(self.max_message_bytes),
             ..record::Limits::default()
         }
     }
-}
-
-impl Settings {
-    /// [`Settings::record_limits`] for a report of `text` bytes: a report
-    /// that surely fits is shaped without the core measuring it first
-    /// (measuring costs as much as writing).
-    pub fn report_limits(&self, base_bytes: usize, text: usize) -> record::Limits {
-        let mut limits = self.record_limits(base_bytes);
-        if limits
-            .max_record_bytes
-            .is_some_and(|max| surely_fits(text, max))
-        {
-            limits.max_record_bytes = None;
-        }
-        limits
-    }
-}
-
-/// Whether a report of `text` bytes surely fits `max` bytes of JSON: the
-/// `go` object repeats at most every frame of the text (function, file,
-/// line, package) with a few dozen bytes of names for each, and a frame
-/// takes two lines of at least five bytes; the message is capped; escaping
-/// at most doubles the text.
-fn surely_fits(text: usize, max: usize) -> bool {
-    text.saturating_mul(12).saturating_add(32 << 10) < max
 }
 
 #[cfg(test)]

@@ -180,23 +180,7 @@ pub fn parse(text: &str) -> Result<Vec<u8>, String> {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
     };
-    // Labels as an object, as in records (`labels.request_id`).
-    if let Some(Value::Array(gs)) = m.get_mut("goroutines") {
-        for g in gs.iter_mut().filter_map(Value::as_object_mut) {
-            if let Some(Value::Array(pairs)) = g.get("labels") {
-                let labels: Map<String, Value> = pairs
-                    .iter()
-                    .filter_map(|p| {
-                        let [k, v] = p.as_array()?.as_slice() else {
-                            return None;
-                        };
-                        Some((k.as_str()?.to_owned(), v.clone()))
-                    })
-                    .collect();
-                g.insert("labels".into(), Value::Object(labels));
-            }
-        }
-    }
+    // Labels are an object already, as in records (`labels.request_id`).
     m.insert("event".into(), json!(event.as_str()));
     m.insert("class".into(), json!(verdict.class));
     m.insert("fatal".into(), json!(verdict.fatal));

@@ -1,0 +1,189 @@
+//! JSON helpers of the record writer: the report's text written from its
+//! lines without joining them first, and sizes without writing.
+
+use serde::{Serialize, Serializer};
+
+use crate::reassembler::Line;
+
+/// A report's lines, written as one JSON string joined with `\n`: escaped
+/// straight from the lines, never copied into a joined `String`.
+#[derive(Debug)]
+pub struct Text<'a, L>(pub &'a [L]);
+
+impl<L> Clone for Text<'_, L> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L> Copy for Text<'_, L> {}
+
+impl<L: Line> std::fmt::Display for Text<'_, L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, l) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            f.write_str(l.text())?;
+        }
+        Ok(())
+    }
+}
+
+impl<L: Line> Serialize for Text<'_, L> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Counts bytes written.
+struct Count(usize);
+
+impl std::io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The length of `v`'s JSON, without building it.
+pub fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
+    let mut c = Count(0);
+    // Counting cannot fail; on the impossible error the count stays short.
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
+/// The bytes `,"name":value` takes in an object, `name` needing no escape.
+pub fn member_len<T: Serialize + ?Sized>(name: &str, v: &T) -> usize {
+    name.len() + 4 + json_len(v)
+}
+
+/// Appends `s` as a JSON string (quotes included), escaped exactly as
+/// serde_json escapes it.
+pub fn write_str(buf: &mut Vec<u8>, s: &str) {
+    buf.push(b'"');
+    write_str_contents(buf, s);
+    buf.push(b'"');
+}
+
+/// Appends `s` escaped for the inside of a JSON string: `"` and `\` with a
+/// backslash, `\b \t \n \f \r` short, other control characters `\u00XX`.
+/// Bytes are taken 8 at a time: a word with nothing to escape (log text is
+/// mostly such words) is copied whole.
+pub fn write_str_contents(buf: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    buf.reserve(bytes.len() + 2);
+    let mut words = bytes.chunks_exact(8);
+    for word in words.by_ref() {
+        let w = word.try_into().map_or(0, u64::from_le_bytes);
+        if needs_escape(w) == 0 {
+            buf.extend_from_slice(&w.to_le_bytes());
+        } else {
+            write_word(buf, w, 8);
+        }
+    }
+    let tail = words.remainder();
+    let mut last = [0u8; 8];
+    if let Some(t) = last.get_mut(..tail.len()) {
+        t.copy_from_slice(tail);
+        write_word(buf, u64::from_le_bytes(last), tail.len());
+    }
+}
+
+/// Writes the first `n` bytes of `w` (lowest first), escaped: each run
+/// before an escape is copied as a whole word cut back to length, so no
+/// copy call is made per run.
+fn write_word(buf: &mut Vec<u8>, mut w: u64, mut n: usize) {
+    while n > 0 {
+        // The lowest flagged byte is exact (a borrow only flags bytes above
+        // a true hit); bytes past `n` are zeros and flag at or after `n`.
+        let k = (needs_escape(w).trailing_zeros() / 8) as usize;
+        let len = buf.len();
+        buf.extend_from_slice(&w.to_le_bytes());
+        if k >= n {
+            buf.truncate(len + n);
+            return;
+        }
+        buf.truncate(len + k);
+        let c = w.to_le_bytes().get(k).copied().unwrap_or(0);
+        match c {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            _ => escape(buf, c),
+        }
+        n -= k + 1;
+        w = w.checked_shr(8 * (k as u32 + 1)).unwrap_or(0);
+    }
+}
+
+/// The high bit of each byte of `w` that is below 0x20, `"` or `\`, and
+/// maybe of bytes above such a byte.
+fn needs_escape(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    (w.wrapping_sub(ONES * 0x20) & !w & HIGH) | zero(w ^ (ONES * 0x22)) | zero(w ^ (ONES * 0x5c))
+}
+
+/// A control character's escape.
+fn escape(buf: &mut Vec<u8>, c: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match c {
+        b'\n' => buf.extend_from_slice(b"\\n"),
+        b'\t' => buf.extend_from_slice(b"\\t"),
+        b'\r' => buf.extend_from_slice(b"\\r"),
+        0x08 => buf.extend_from_slice(b"\\b"),
+        0x0c => buf.extend_from_slice(b"\\f"),
+        _ => {
+            buf.extend_from_slice(b"\\u00");
+            for nibble in [c >> 4, c & 0xf] {
+                buf.push(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_as_serde_json_does() {
+        let mut all: String = (0u8..0x80).map(char::from).collect();
+        all.push_str("é\u{2028}\"\\x");
+        for s in [
+            "",
+            "plain text without escapes",
+            "x\"",
+            "\"",
+            "12345678\"1234567\\",
+            "tab\there\nnewline \u{1} ctl \u{7f} del",
+            &all,
+            r#"{"level":"info","msg":"a \"quoted\" word"}"#,
+        ] {
+            let mut mine = Vec::new();
+            write_str(&mut mine, s);
+            assert_eq!(
+                String::from_utf8(mine).unwrap(),
+                serde_json::to_string(s).unwrap(),
+                "{s:?}"
+            );
+        }
+        // Every special byte at every offset of a word, alone and in pairs.
+        for special in ["\"", "\\", "\n", "\u{1f}", "\u{0}", "é"] {
+            for at in 0..20 {
+                for gap in [0, 1, 7, 8] {
+                    let f = "abcdefghijklmnopqrstuvwxyz0123456789";
+                    let s = [&f[..at], special, &f[at..at + gap], special, &f[at + gap..]].concat();
+                    let mut mine = Vec::new();
+                    write_str(&mut mine, &s);
+                    assert_eq!(mine, serde_json::to_vec(&s).unwrap(), "{s:?}");
+                }
+            }
+        }
+    }
+}
