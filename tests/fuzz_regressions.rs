@@ -55,10 +55,11 @@ fn log_pipeline_checks_hold_on_fixtures() {
 
 /// Open findings, `tests/fuzz-regressions/open/` (see the README there):
 /// records over `--max-record-bytes` (a line longer than the bound; a
-/// panic value copied into `go.message`). Run with `--ignored`; once an
-/// input passes, move it to `log_pipeline/`.
+/// panic value copied into `go.message`), and a report whose held blank
+/// line joins after a later line. Run with `--ignored`; once an input
+/// passes, move it to `log_pipeline/`.
 #[test]
-#[ignore = "open finding: records over --max-record-bytes (issue 7: bounded on any input)"]
+#[ignore = "open findings: records over --max-record-bytes; a report's lines out of input order"]
 fn open_findings_replay() {
     replay::replay(root(), "open", |d| {
         log_pipeline::check(d);
