@@ -21,7 +21,7 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
 python3 seeds.py corpus-seeds >/dev/null
 # The record bound and the order of a report's lines do not hold yet on every input
-# (tests/fuzz-regressions/README.md); unchecked until it does, unless the
+# (tests/fuzz-regressions/README.md); unchecked until they do, unless the
 # caller says otherwise.
 export GOPANIC_FUZZ_SKIP=${GOPANIC_FUZZ_SKIP-record_bound,report_order}
 
