@@ -405,7 +405,7 @@ fn glance_cri(b: &[u8]) -> Option<Glance> {
         key_at: log + 2,
         may_open: text_may_open(b.get(log + LOG.len()..)?),
         stream: Some(stream - 1..stream_end),
-        whole: tag != b'P',
+        whole: !matches!(tag, b'P' | b'\\'),
     })
 }
 
@@ -439,12 +439,13 @@ pub struct Glance {
     /// The text may open a report: decode it and ask the grammar. `false`
     /// is certain.
     pub may_open: bool,
-    /// The raw `stream` value (quotes included) when it precedes `log`, as
-    /// in records of Fluent Bit's `cri` parser.
+    /// The raw `stream` value (quotes included) when the first `stream`
+    /// member precedes `log` and is a string, as in records of Fluent
+    /// Bit's `cri` parser.
     pub stream: Option<Range<usize>>,
-    /// The record is a whole line: a CRI record (`_p` or `logtag` before
-    /// `log`) marked `F`, or a text ending with `\n` (docker) or shorter
-    /// than a docker chunk. `false` means the line may be a chunk still to
+    /// The record is a whole line: the CRI tag a full reading takes
+    /// (`_p`, else `logtag`, before `log`) is not `P`, or the text is too
+    /// short to be a chunk. `false` means the line may be a chunk still to
     /// be merged.
     pub whole: bool,
 }
@@ -452,13 +453,16 @@ pub struct Glance {
 /// Reads as little of a record as the fast path needs: the members before
 /// the first top-level `log` (short scalars in Fluent Bit's records) and
 /// the first bytes of its text; the text is scanned to its end only when
-/// no CRI tag said whether the line is whole. `None`: read the record in
-/// full (no `log` string, a key with escapes, not an object). The record
-/// is not validated: a full reading returns an invalid one unchanged too.
+/// no CRI tag said whether the line is whole. `chunk_bytes` is the
+/// container runtime's chunk size (0: lines are never chunks). `None`:
+/// read the record in full (no `log` string, a key with escapes, not an
+/// object). The record is not validated: a full reading returns an
+/// invalid one unchanged too.
 ///
-/// The full reading takes the same member (the first `log`), so the fast
-/// path and the full reading agree on every record.
-pub fn glance(b: &[u8]) -> Option<Glance> {
+/// The full reading takes the same members (the first `log`, the first
+/// `stream`, the first `_p` or else the first `logtag`), so the fast path
+/// and the full reading agree on every record.
+pub fn glance(b: &[u8], chunk_bytes: usize) -> Option<Glance> {
     if let Some(g) = glance_cri(b) {
         return Some(g);
     }
@@ -466,9 +470,11 @@ pub fn glance(b: &[u8]) -> Option<Glance> {
         return None;
     }
     let mut i = 1;
-    let mut stream = None;
-    // Some(true): a CRI tag said F; Some(false): P.
-    let mut cri_whole: Option<bool> = None;
+    // The first `stream`, `_p` and `logtag` members: `Some(None)` when the
+    // value is not a string (a full reading then ignores the member).
+    let mut stream: Option<Option<Range<usize>>> = None;
+    let mut p: Option<Option<bool>> = None;
+    let mut logtag: Option<Option<bool>> = None;
     loop {
         i = skip_ws(b, i);
         if b.get(i) != Some(&b'"') {
@@ -489,41 +495,49 @@ pub fn glance(b: &[u8]) -> Option<Glance> {
         let at_string = b.get(i) == Some(&b'"');
         match name {
             b"log" if at_string => {
-                let whole = match cri_whole {
+                // A `_p` after `log` would win over a `logtag` before it.
+                let tag = match (p, logtag) {
+                    (Some(Some(whole)), _) | (Some(None), Some(Some(whole))) => Some(whole),
+                    _ => None,
+                };
+                let whole = match tag {
                     Some(whole) => whole,
                     None => {
+                        // A chunk's text is a whole number of chunks; the
+                        // text is at most three times the raw value (an
+                        // invalid byte reads as U+FFFD, escapes shorten).
                         let end = string_end(b, i + 1)?;
-                        let raw = b.get(i + 1..end - 1)?;
-                        // Escapes only lengthen the raw text: shorter than
-                        // a docker chunk, the text is too.
-                        raw.len() < DOCKER_CHUNK || ends_with_newline(raw)
+                        let raw = (end - 1).checked_sub(i + 1)?;
+                        chunk_bytes == 0 || raw.saturating_mul(3) < chunk_bytes
                     }
                 };
                 return Some(Glance {
                     key_at,
                     may_open: text_may_open(b.get(i + 1..)?),
-                    stream,
+                    stream: stream.flatten(),
                     whole,
                 });
             }
             b"log" => return None,
-            b"_p" | b"logtag" if at_string => cri_whole = Some(b.get(i + 1) != Some(&b'P')),
+            b"_p" if p.is_none() => p = Some(at_string.then(|| tag_whole(b, i))),
+            b"logtag" if logtag.is_none() => logtag = Some(at_string.then(|| tag_whole(b, i))),
+            b"stream" if stream.is_none() => {
+                stream = Some(if at_string {
+                    Some(i..string_end(b, i + 1)?)
+                } else {
+                    None
+                });
+            }
             _ => {}
-        }
-        if at_string && name == b"stream" {
-            stream = Some(i..string_end(b, i + 1)?);
         }
         i = next_member(b, i, at_string)?;
     }
 }
 
-/// Whether a raw string's text (without its closing quote) ends with a
-/// `\n` escape: an odd run of backslashes before the final `n`.
-fn ends_with_newline(raw: &[u8]) -> bool {
-    let Some(before) = raw.strip_suffix(b"n") else {
-        return false;
-    };
-    before.iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
+/// Whether the CRI tag whose string value starts at `i` marks a whole
+/// line: not `P` (nor an escape, which could spell it).
+fn tag_whole(b: &[u8], i: usize) -> bool {
+    !matches!(b.get(i + 1), Some(b'P' | b'\\'))
 }
 
 /// Whether `rest` (at a backslash) is `\n` or `\r\n` closing the string.
@@ -790,7 +804,7 @@ mod tests {
                     format!(r#"{{"log":{log},"stream":"stderr","time":"t"}}"#),
                     format!(r#"{{"a":[1,{{"b":"log"}}],"log":{log}}}"#),
                 ] {
-                    let g = glance(rec.as_bytes()).unwrap();
+                    let g = glance(rec.as_bytes(), DOCKER_CHUNK).unwrap();
                     if may_start_report(line) {
                         n += 1;
                         assert!(g.may_open, "{rec}");
@@ -807,8 +821,11 @@ mod tests {
             "\tat x",
         ] {
             let log = serde_json::Value::from(format!("{text}\n")).to_string();
-            let g =
-                glance(format!(r#"{{"log":{log},"stream":"s","time":"t"}}"#).as_bytes()).unwrap();
+            let g = glance(
+                format!(r#"{{"log":{log},"stream":"s","time":"t"}}"#).as_bytes(),
+                DOCKER_CHUNK,
+            )
+            .unwrap();
             assert!(!g.may_open && g.whole, "{text}");
         }
     }
@@ -843,19 +860,27 @@ mod tests {
             let fast = glance_cri(r).unwrap();
             let mut slow = r.to_vec();
             slow.insert(1, b' ');
-            let slow = glance(&slow).unwrap();
+            let slow = glance(&slow, DOCKER_CHUNK).unwrap();
             assert_eq!((fast.may_open, fast.whole), (slow.may_open, slow.whole));
             assert_eq!(fast.stream.map(|s| s.start + 1..s.end + 1), slow.stream);
             assert_eq!(fast.key_at + 1, slow.key_at);
             assert_eq!(r.get(fast.key_at..fast.key_at + 5), Some(&b"\"log\""[..]));
         }
-        let g = glance(br#"{"time":"t","stream":"stdout","_p":"P","log":"x"}"#).unwrap();
+        let g = glance(
+            br#"{"time":"t","stream":"stdout","_p":"P","log":"x"}"#,
+            DOCKER_CHUNK,
+        )
+        .unwrap();
         assert!(!g.whole);
         assert_eq!(g.stream, Some(21..29));
-        let g = glance(br#"{"time":"t","stream":"stdout","logtag":"F","log":"x"}"#).unwrap();
+        let g = glance(
+            br#"{"time":"t","stream":"stdout","logtag":"F","log":"x"}"#,
+            DOCKER_CHUNK,
+        )
+        .unwrap();
         assert!(g.whole);
         assert!(
-            glance(br#"{"log":"short","stream":"stdout"}"#)
+            glance(br#"{"log":"short","stream":"stdout"}"#, DOCKER_CHUNK)
                 .unwrap()
                 .whole
         );
@@ -863,9 +888,9 @@ mod tests {
             r#"{{"log":"{}","stream":"stdout"}}"#,
             "a".repeat(DOCKER_CHUNK)
         );
-        assert!(!glance(chunk.as_bytes()).unwrap().whole);
+        assert!(!glance(chunk.as_bytes(), DOCKER_CHUNK).unwrap().whole);
         assert!(
-            glance(br#"{"log":"whole\n","stream":"stdout"}"#)
+            glance(br#"{"log":"whole\n","stream":"stdout"}"#, DOCKER_CHUNK)
                 .unwrap()
                 .whole
         );
@@ -873,8 +898,8 @@ mod tests {
             r#"{{"log":"{}\\n","stream":"stdout"}}"#,
             "a".repeat(DOCKER_CHUNK)
         );
-        assert!(!glance(back.as_bytes()).unwrap().whole);
-        assert_eq!(glance(br#"{"log":"x"}"#).unwrap().key_at, 1);
+        assert!(!glance(back.as_bytes(), DOCKER_CHUNK).unwrap().whole);
+        assert_eq!(glance(br#"{"log":"x"}"#, DOCKER_CHUNK).unwrap().key_at, 1);
         for r in [
             &br#"{"log":1}"#[..],
             br#"{"a":1}"#,
@@ -882,7 +907,11 @@ mod tests {
             b"",
             br#"{"l\u006fg":"x"}"#,
         ] {
-            assert!(glance(r).is_none(), "{}", String::from_utf8_lossy(r));
+            assert!(
+                glance(r, DOCKER_CHUNK).is_none(),
+                "{}",
+                String::from_utf8_lossy(r)
+            );
         }
     }
 }

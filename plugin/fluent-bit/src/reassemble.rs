@@ -276,7 +276,7 @@ impl Filter {
         if record.len() > self.settings.line_cap() || self.over_queue_bound() {
             return None;
         }
-        let g = glance(record)?;
+        let g = glance(record, self.settings.chunk_bytes)?;
         if g.may_open || !g.whole {
             return None;
         }
