@@ -3,7 +3,7 @@
 //! The parser walks the lines once with the same line grammar the
 //! reassembler used ([`line_kind`], [`role`]), so what was joined by a rule
 //! is read by the same rule. It is a small state machine: the section it is
-//! in ([`Section`]) says what the next lines mean, and each section has its
+//! in (`Section`) says what the next lines mean, and each section has its
 //! own method, documented with the line forms it reads. It never fails: a
 //! line it cannot place is skipped, and the raw report always travels with
 //! the record.
