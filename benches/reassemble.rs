@@ -118,7 +118,7 @@ fn run(input: &str, emit: bool) -> usize {
         }
     };
     for raw in input.lines() {
-        if let Some(line) = d.push(raw) {
+        for line in d.push(raw) {
             let key = line.stream.clone();
             let now = line.time_nanos.unwrap_or(0);
             r.push(&key, line, now, &mut out);

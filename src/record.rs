@@ -639,6 +639,7 @@ impl Shaper {
                     ecs: (self.profile == Profile::Ecs).then_some(EcsVersion {
                         version: ECS_VERSION,
                     }),
+                    continued: line.continued,
                 };
                 serde_json::to_writer(&mut *buf, &record)
             }
@@ -664,6 +665,10 @@ struct OrdinaryLine<'a> {
     message: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ecs: Option<EcsVersion>,
+    /// A piece of a line cut at the line bound; the stream's next record
+    /// continues its text.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    continued: bool,
 }
 
 /// `ecs.version` of an ordinary line in the ECS profile.
@@ -694,10 +699,8 @@ mod tests {
         LogLine {
             envelope: crate::container::Envelope::Cri,
             time: Some("2026-11-27T06:51:01.5Z".into()),
-            time_nanos: None,
             stream: Some("stderr".into()),
-            text: text.into(),
-            malformed: false,
+            ..LogLine::plain(text.into())
         }
     }
 
