@@ -33,7 +33,9 @@ pub struct Options {
     pub max_report_lines: usize,
     /// A report with no new line for this long (input time) is complete.
     pub idle_timeout_ms: u64,
-    /// Longest logical line kept whole after merging partial chunks.
+    /// Longest line kept whole (after merging a runtime's partial chunks):
+    /// a longer one leaves in pieces of at most this many bytes, each but the
+    /// last marked `continued`, and is never held whole.
     pub max_line_bytes: usize,
     /// Keep every record's JSON at most this long (see `Limits`).
     pub max_record_bytes: Option<usize>,
@@ -70,6 +72,14 @@ impl Options {
             },
             self.max_record_bytes,
         )
+    }
+
+    /// The decoder's line bound: `max_line_bytes`, and with a record bound
+    /// at most half of it, as for report parts (an ordinary record is its
+    /// line's text and envelope, and escaping may lengthen the text).
+    pub fn line_bound(&self) -> usize {
+        self.max_record_bytes
+            .map_or(self.max_line_bytes, |r| self.max_line_bytes.min(r / 2))
     }
 
     /// The record shaper for these options.
@@ -224,7 +234,7 @@ impl Pipeline {
 
     fn with_stages(options: &Options, format: Format, stages: Stages) -> Self {
         Pipeline {
-            decoder: Decoder::new(format, options.max_line_bytes),
+            decoder: Decoder::new(format, options.line_bound()),
             sink: Sink {
                 stages,
                 clock: 0,
@@ -425,6 +435,8 @@ mod tests {
             ..Options::default()
         };
         assert_eq!(o.config().max_report_bytes, 500);
+        assert_eq!(o.line_bound(), 500);
+        assert_eq!(Options::default().line_bound(), 4 << 20);
         assert_eq!(Options::default().config().max_report_bytes, 8 << 20);
     }
 }

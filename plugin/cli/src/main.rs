@@ -58,7 +58,9 @@ struct Args {
     /// A report with no new line for this long (input time) is complete.
     #[arg(long, default_value_t = 1000)]
     idle_timeout_ms: u64,
-    /// Longest logical line kept whole after merging partial chunks.
+    /// Longest line kept whole (after merging a runtime's partial chunks):
+    /// a longer one leaves in pieces of at most this many bytes, each but the
+    /// last marked `continued`, and is never held whole.
     #[arg(long, default_value_t = 4 << 20)]
     max_line_bytes: usize,
     /// Record field names: `default` (`log`, `level`) or `ecs` (`message`,
