@@ -472,17 +472,22 @@ fn looks_cri(head: &[u8]) -> bool {
 /// `<RFC3339Nano> <stdout|stderr> <P|F>[:more tags] <text>`; the bool says
 /// whether this chunk completes its line.
 fn decode_cri(raw: &str) -> Option<(LogLine, bool)> {
-    let mut parts = raw.splitn(4, ' ');
-    let time = parts.next()?;
-    let stream = parts.next()?;
-    let tag = parts.next()?;
-    let text = parts.next().unwrap_or("");
-    if stream != "stdout" && stream != "stderr" {
-        return None;
-    }
-    let complete = match tag.split(':').next() {
-        Some("F") => true,
-        Some("P") => false,
+    // Byte scans: this runs once per line of every CRI log.
+    let (time, rest) = raw.split_at_checked(memchr::memchr(b' ', raw.as_bytes())?)?;
+    let rest = rest.get(1..)?;
+    let stream = match rest.as_bytes().get(..7)? {
+        b"stdout " => "stdout",
+        b"stderr " => "stderr",
+        _ => return None,
+    };
+    let rest = rest.get(7..)?;
+    let (tag, text) = match memchr::memchr(b' ', rest.as_bytes()) {
+        Some(i) => (rest.get(..i)?, rest.get(i + 1..)?),
+        None => (rest, ""),
+    };
+    let complete = match tag.as_bytes() {
+        [b'F'] | [b'F', b':', ..] => true,
+        [b'P'] | [b'P', b':', ..] => false,
         _ => return None,
     };
     let time_nanos = Some(parse_rfc3339_nanos(time)?);
@@ -636,6 +641,21 @@ mod tests {
         assert_eq!(out[1].text, "ok");
         let out = decode_all(Format::Docker, &["2026-11-27T06:51:01Z stdout F ok"]);
         assert!(out[0].malformed);
+
+        // Tags past `F`/`P` after a colon; nothing else after the stream.
+        let out = decode_all(
+            Format::Cri,
+            &[
+                "2026-11-27T06:51:01Z stdout F:x ok",
+                "2026-11-27T06:51:01Z stdout F",
+                "2026-11-27T06:51:01Z stdout FX no",
+                "2026-11-27T06:51:01Z stdout",
+                "2026-11-27T06:51:01Z  stdout F no",
+            ],
+        );
+        let got: Vec<(&str, bool)> = out.iter().map(|l| (l.text.as_str(), l.malformed)).collect();
+        assert_eq!(got[..2], [("ok", false), ("", false)]);
+        assert!(got[2..].iter().all(|&(_, m)| m));
     }
 
     #[test]
