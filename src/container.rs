@@ -252,9 +252,12 @@ impl Decoder {
             let mut line = std::mem::take(&mut self.pending);
             line.extend_from_slice(bytes);
             decode_bytes(&line, |raw| self.decode_line(raw, emit));
-            // Keep the allocation for the next line that spans reads.
-            line.clear();
-            self.pending = line;
+            // Keep the allocation for the next line that spans reads,
+            // unless a long line grew it.
+            if line.capacity() <= 1 << 16 {
+                line.clear();
+                self.pending = line;
+            }
         }
     }
 
@@ -292,9 +295,9 @@ impl Decoder {
         if cri && let Some((line, completes, at)) = cri_head(head) {
             return (line, completes, at);
         }
-        let docker_like = match self.format {
-            Format::Docker => true,
-            Format::Cri => cri_head(head).is_none(),
+        // Claimed a format it does not follow, as `decode_auto` judges.
+        let malformed = match self.format {
+            Format::Docker | Format::Cri => true,
             Format::Auto => {
                 head.starts_with(b"{\"log\":")
                     || head.first().is_some_and(u8::is_ascii_digit) && looks_cri(head)
@@ -302,7 +305,7 @@ impl Decoder {
             Format::Plain => false,
         };
         let line = LogLine {
-            malformed: docker_like,
+            malformed,
             ..LogLine::plain(String::new())
         };
         (line, true, 0)

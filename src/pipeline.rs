@@ -176,7 +176,9 @@ impl Sink {
         let Stages::Events(e) = &mut self.stages else {
             return;
         };
-        let piece = line.continued || std::mem::replace(&mut e.in_cut_line, line.continued);
+        // A piece: this line goes on in the next, or the last went on here.
+        let after_cut = std::mem::replace(&mut e.in_cut_line, line.continued);
+        let piece = line.continued || after_cut;
         let (key, event) = if piece {
             (String::new(), JsonEvent::malformed(&line.text))
         } else if line.text.trim().is_empty() {
@@ -418,6 +420,29 @@ mod tests {
         assert_eq!(p.drain_json(&mut buf, b'\n'), 1);
         assert_eq!(p.clock(), 1_000_000_000);
         assert_eq!(records(&buf)[0]["go"]["event"], "panic");
+    }
+
+    #[test]
+    fn event_lines_over_the_bound_leave_as_malformed_pieces() {
+        let o = Options {
+            max_line_bytes: 16,
+            ..Options::default()
+        };
+        let mut p = Pipeline::for_events(&o, EventFormat::default());
+        let long = format!("{{\"message\":\"{}\"}}", "x".repeat(30));
+        p.push_bytes(format!("{long}\n{{\"message\":\"ok\"}}\n").as_bytes());
+        p.finish();
+        let mut buf = Vec::new();
+        assert_eq!(p.drain_json(&mut buf, b'\n'), 4);
+        let recs = records(&buf);
+        let pieces: String = recs[..3]
+            .iter()
+            .map(|r| r["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(pieces, long);
+        assert_eq!(recs[3]["message"], "ok");
+        let c = p.counts();
+        assert_eq!((c.lines_in, c.records_out, c.malformed), (2, 4, 3));
     }
 
     #[test]
