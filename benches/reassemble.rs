@@ -122,7 +122,7 @@ fn run(input: &str, emit: bool) -> usize {
         }
     };
     for raw in input.lines() {
-        if let Some(line) = d.push(raw) {
+        for line in d.push(raw) {
             let key = line.stream.clone();
             let now = line.time_nanos.unwrap_or(0);
             r.push(&key, line, now, &mut out);
@@ -140,7 +140,7 @@ fn decode(input: &str) -> usize {
     let mut d = Decoder::new(Format::Auto, 4 << 20);
     input
         .lines()
-        .filter_map(|raw| d.push(raw))
+        .flat_map(|raw| d.push(raw))
         .map(|l| l.text.len())
         .sum()
 }
@@ -151,7 +151,7 @@ fn outputs(input: &str) -> Vec<Output<Option<String>, LogLine>> {
     let mut r: Reassembler<Option<String>, LogLine> = Reassembler::new(Config::default());
     let mut out = Vec::new();
     for raw in input.lines() {
-        if let Some(line) = d.push(raw) {
+        for line in d.push(raw) {
             let key = line.stream.clone();
             let now = line.time_nanos.unwrap_or(0);
             r.push(&key, line, now, &mut out);

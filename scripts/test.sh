@@ -92,3 +92,9 @@ cargo clippy -p gopanic-js --target wasm32-unknown-unknown --target-dir target/j
     node --test test/*.test.mjs
     node --test browser-test/
 )
+
+# Hostile inputs through the release CLI built above (tests/hostile/run.py):
+# a 1 GiB line, a 10-million-line dump, 100,000 streams with open reports,
+# each with and without --max-record-bytes; peak RSS at most 64 MiB, every
+# line out exactly once, no record over the bound. A few minutes.
+python3 tests/hostile/run.py target/release/gopanic

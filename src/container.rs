@@ -60,9 +60,14 @@ pub struct LogLine {
     /// The line claimed a format but did not follow it; `text` is the raw
     /// line, passed through as plain text.
     pub malformed: bool,
+    /// The line was longer than the decoder's `max_line_bytes` and was cut:
+    /// the stream's next line holds the text that follows (the last piece of
+    /// a cut line is not marked).
+    pub continued: bool,
 }
 
 impl LogLine {
+    /// A line of plain text, without envelope.
     pub fn plain(text: String) -> Self {
         LogLine {
             envelope: Envelope::Plain,
@@ -71,6 +76,7 @@ impl LogLine {
             stream: None,
             text,
             malformed: false,
+            continued: false,
         }
     }
 
@@ -80,92 +86,411 @@ impl LogLine {
             ..LogLine::plain(raw.to_owned())
         }
     }
+
+    /// The line's envelope without its text.
+    fn head(&self) -> LogLine {
+        LogLine {
+            envelope: self.envelope,
+            time: self.time.clone(),
+            time_nanos: self.time_nanos,
+            stream: self.stream.clone(),
+            text: String::new(),
+            malformed: self.malformed,
+            continued: false,
+        }
+    }
 }
 
-/// A line chunk waiting for the rest of its line.
+/// A logical line still being gathered: chunks of a CRI `P`…`F` or docker
+/// split line, or the text of an over-long physical line arriving in reads.
 #[derive(Debug)]
 struct Partial {
     first: LogLine,
 }
 
+/// A physical line over the bound, read in pieces: its envelope was decoded
+/// from its head and its text goes to the stream's [`Partial`].
+#[derive(Debug)]
+struct LongLine {
+    /// The line's envelope (its text is in the partial).
+    head: LogLine,
+    /// A CRI `F` line (or any line without chunk tags) ends its logical
+    /// line with its newline; a CRI `P` line does not.
+    completes: bool,
+    /// The bytes of a character split by a read boundary.
+    carry: Vec<u8>,
+    /// A `\r` read last, dropped if the newline follows.
+    cr: bool,
+}
+
+/// Room for the envelope before a physical line counts as over-long: a CRI
+/// head (timestamp, stream, tags) is well under it.
+const HEAD_ROOM: usize = 256;
+
 /// Decodes the raw lines of one source; see the module docs.
+///
+/// Lines come either whole ([`Decoder::push`]) or as raw bytes in reads of
+/// any size ([`Decoder::push_bytes`]), which are split at `\n` here. No
+/// logical line is held longer than `max_line_bytes`: past it the text
+/// gathered so far leaves as a line marked [`LogLine::continued`] (cut on a
+/// character boundary) and the rest follows as further lines. A physical
+/// line over the bound is read in pieces, never held whole: a CRI line's
+/// head is decoded first and its text streams through; any other line
+/// (docker's `log` value comes before its `stream` and `time`, and a
+/// docker or CRI runtime never writes a physical line over 16 KiB) leaves as
+/// plain text pieces, flagged `malformed` when it claimed the docker format.
 #[derive(Debug)]
 pub struct Decoder {
     format: Format,
     max_line_bytes: usize,
     /// At most one open partial line per stream; two streams in practice.
     partials: Vec<Partial>,
+    /// The start of a physical line whose newline has not been read yet.
+    pending: Vec<u8>,
+    /// The physical line being read is over the bound.
+    long: Option<LongLine>,
+    /// Physical lines read.
+    raw_lines: u64,
 }
 
-/// The raw text as read is not a complete logical line yet.
-const MERGED: Option<LogLine> = None;
+/// Lines that left the decoder for one pushed line, in order; several when
+/// a line over the bound was cut.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    first: Option<LogLine>,
+    rest: std::collections::VecDeque<LogLine>,
+}
+
+impl Decoded {
+    fn push(&mut self, line: LogLine) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(line);
+        } else {
+            self.rest.push_back(line);
+        }
+    }
+}
+
+impl Iterator for Decoded {
+    type Item = LogLine;
+    fn next(&mut self) -> Option<LogLine> {
+        self.first.take().or_else(|| self.rest.pop_front())
+    }
+}
 
 impl Decoder {
-    /// `max_line_bytes` bounds a merged line: past it, the text gathered so
-    /// far comes out as a line of its own and merging starts again, so a
-    /// runaway writer cannot grow memory without bound.
+    /// `max_line_bytes` bounds a logical line (at least 4 bytes, so that
+    /// any character fits); see the type docs.
     pub fn new(format: Format, max_line_bytes: usize) -> Self {
         Decoder {
             format,
-            max_line_bytes: max_line_bytes.max(1),
+            max_line_bytes: max_line_bytes.max(4),
             partials: Vec::new(),
+            pending: Vec::new(),
+            long: None,
+            raw_lines: 0,
         }
     }
 
-    /// Decodes one raw line (without its trailing newline). Returns `None`
-    /// when the line is a chunk of a longer line still being merged.
-    pub fn push(&mut self, raw: &str) -> Option<LogLine> {
+    /// Physical lines read so far (each chunk of a split line counts).
+    pub fn raw_lines(&self) -> u64 {
+        self.raw_lines
+    }
+
+    /// Decodes one raw line (without its trailing newline). Yields nothing
+    /// when the line is a chunk of a longer line still being merged, and
+    /// several lines when the bound cut it.
+    pub fn push(&mut self, raw: &str) -> Decoded {
+        let mut out = Decoded::default();
+        self.raw_lines += 1;
+        self.decode_line(raw, &mut |l| out.push(l));
+        out
+    }
+
+    /// Feeds raw bytes as read (split anywhere, even inside a character):
+    /// every line completed by them goes to `emit`, in order. Invalid UTF-8
+    /// is replaced by U+FFFD.
+    pub fn push_bytes(&mut self, bytes: &[u8], emit: &mut impl FnMut(LogLine)) {
+        let mut rest = bytes;
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            let (line, tail) = rest.split_at(i);
+            self.end_physical(line, emit);
+            rest = tail.get(1..).unwrap_or_default();
+        }
+        if !rest.is_empty() {
+            self.more_physical(rest, emit);
+        }
+    }
+
+    /// End of input: a last line without its newline, then lines still
+    /// being merged, as they are.
+    pub fn finish(&mut self) -> Vec<LogLine> {
+        let mut out = Vec::new();
+        self.finish_with(&mut |l| out.push(l));
+        out
+    }
+
+    /// [`Decoder::finish`], each line to `emit`.
+    pub fn finish_with(&mut self, emit: &mut impl FnMut(LogLine)) {
+        if !self.pending.is_empty() || self.long.is_some() {
+            self.end_physical(&[], emit);
+        }
+        for p in self.partials.drain(..) {
+            emit(p.first);
+        }
+    }
+
+    /// The bytes up to a newline end the physical line being read.
+    fn end_physical(&mut self, bytes: &[u8], emit: &mut impl FnMut(LogLine)) {
+        self.raw_lines += 1;
+        if self.long.is_some() {
+            self.long_text(bytes, emit);
+            self.end_long(emit);
+        } else if self.pending.is_empty() {
+            decode_bytes(bytes, |raw| self.decode_line(raw, emit));
+        } else {
+            let mut line = std::mem::take(&mut self.pending);
+            line.extend_from_slice(bytes);
+            decode_bytes(&line, |raw| self.decode_line(raw, emit));
+            // Keep the allocation for the next line that spans reads,
+            // unless a long line grew it.
+            if line.capacity() <= 1 << 16 {
+                line.clear();
+                self.pending = line;
+            }
+        }
+    }
+
+    /// Bytes of a physical line whose newline is still to come.
+    fn more_physical(&mut self, bytes: &[u8], emit: &mut impl FnMut(LogLine)) {
+        if self.long.is_some() {
+            self.long_text(bytes, emit);
+            return;
+        }
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() > self.max_line_bytes.saturating_add(HEAD_ROOM) {
+            self.start_long(emit);
+        }
+    }
+
+    /// The physical line grew over the bound: decode its head, stream its
+    /// text.
+    fn start_long(&mut self, emit: &mut impl FnMut(LogLine)) {
+        let pending = std::mem::take(&mut self.pending);
+        let (head, completes, text) = self.long_head(&pending);
+        self.long = Some(LongLine {
+            head,
+            completes,
+            carry: Vec::new(),
+            cr: false,
+        });
+        self.long_text(pending.get(text..).unwrap_or_default(), emit);
+    }
+
+    /// An over-long line's envelope, whether it completes its logical line,
+    /// and where its text starts.
+    fn long_head(&self, raw: &[u8]) -> (LogLine, bool, usize) {
+        let head = raw.get(..HEAD_ROOM.min(raw.len())).unwrap_or_default();
+        let cri = matches!(self.format, Format::Cri | Format::Auto);
+        if cri && let Some((line, completes, at)) = cri_head(head) {
+            return (line, completes, at);
+        }
+        // Claimed a format it does not follow, as `decode_auto` judges.
+        let malformed = match self.format {
+            Format::Docker | Format::Cri => true,
+            Format::Auto => {
+                head.starts_with(b"{\"log\":")
+                    || head.first().is_some_and(u8::is_ascii_digit) && looks_cri(head)
+            }
+            Format::Plain => false,
+        };
+        let line = LogLine {
+            malformed,
+            ..LogLine::plain(String::new())
+        };
+        (line, true, 0)
+    }
+
+    /// Text of the over-long line: into its stream's partial, cut there.
+    fn long_text(&mut self, bytes: &[u8], emit: &mut impl FnMut(LogLine)) {
+        let Some(long) = self.long.as_mut() else {
+            return;
+        };
+        let mut text = String::new();
+        // A `\r` read last is text only if the line goes on.
+        if !bytes.is_empty() && std::mem::take(&mut long.cr) {
+            text.push('\r');
+        }
+        let bytes = match bytes.strip_suffix(b"\r") {
+            Some(b) => {
+                long.cr = true;
+                b
+            }
+            None => bytes,
+        };
+        push_lossy(&mut long.carry, bytes, &mut text);
+        let head = long.head.head();
+        self.merge(LogLine { text, ..head }, false, emit);
+    }
+
+    /// The over-long line's newline: its logical line may be complete.
+    fn end_long(&mut self, emit: &mut impl FnMut(LogLine)) {
+        let Some(long) = self.long.take() else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&long.carry).into_owned();
+        let head = long.head.head();
+        self.merge(LogLine { text, ..head }, long.completes, emit);
+    }
+
+    /// Decodes one whole physical line (without its newline).
+    fn decode_line(&mut self, raw: &str, emit: &mut impl FnMut(LogLine)) {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let (line, complete) = match self.format {
-            Format::Plain => return Some(LogLine::plain(raw.to_owned())),
+            Format::Plain => (LogLine::plain(raw.to_owned()), true),
             Format::Cri => decode_cri(raw).unwrap_or_else(|| (LogLine::malformed(raw), true)),
             Format::Docker => decode_docker(raw).unwrap_or_else(|| (LogLine::malformed(raw), true)),
             Format::Auto => decode_auto(raw),
         };
         if line.malformed || line.envelope == Envelope::Plain {
-            return Some(line);
+            // Never merged with chunks: only cut when over the bound.
+            let mut line = line;
+            while line.text.len() > self.max_line_bytes {
+                emit(cut_piece(&mut line, self.max_line_bytes));
+            }
+            return emit(line);
         }
-        self.merge(line, complete)
+        self.merge(line, complete, emit);
     }
 
-    /// Lines still being merged at the end of input, as they are.
-    pub fn finish(&mut self) -> Vec<LogLine> {
-        self.partials.drain(..).map(|p| p.first).collect()
-    }
-
-    fn merge(&mut self, chunk: LogLine, complete: bool) -> Option<LogLine> {
+    /// Adds a chunk to its stream's logical line; lines that are complete
+    /// or reach the bound leave.
+    fn merge(&mut self, chunk: LogLine, complete: bool, emit: &mut impl FnMut(LogLine)) {
         let slot = self
             .partials
             .iter()
-            .position(|p| p.first.stream == chunk.stream);
-        let Some(i) = slot else {
-            if complete {
-                return Some(chunk);
+            .position(|p| p.first.stream == chunk.stream && p.first.envelope == chunk.envelope);
+        let i = match slot {
+            None if complete && chunk.text.len() <= self.max_line_bytes => return emit(chunk),
+            None => {
+                self.partials.push(Partial { first: chunk });
+                self.partials.len() - 1
             }
-            self.partials.push(Partial { first: chunk });
-            return MERGED;
+            Some(i) => {
+                if let Some(p) = self.partials.get_mut(i) {
+                    p.first.text.push_str(&chunk.text);
+                }
+                i
+            }
         };
-        let partial = self.partials.get_mut(i)?;
-        partial.first.text.push_str(&chunk.text);
-        if complete || partial.first.text.len() >= self.max_line_bytes {
-            return Some(self.partials.swap_remove(i).first);
+        let max = self.max_line_bytes;
+        let Some(p) = self.partials.get_mut(i) else {
+            return;
+        };
+        while p.first.text.len() > max {
+            emit(cut_piece(&mut p.first, max));
         }
-        MERGED
+        if complete {
+            emit(self.partials.swap_remove(i).first);
+        }
     }
+}
+
+/// Runs `f` on the bytes as text, lossily when they are not UTF-8.
+fn decode_bytes(bytes: &[u8], f: impl FnOnce(&str)) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => f(s),
+        Err(_) => f(&String::from_utf8_lossy(bytes)),
+    }
+}
+
+/// Appends `bytes` to `out` as UTF-8, replacing invalid sequences; the
+/// bytes of a character cut at the end wait in `carry` for the next read.
+fn push_lossy(carry: &mut Vec<u8>, mut bytes: &[u8], out: &mut String) {
+    // Complete a character cut by the previous read (at most 3 more bytes).
+    while !carry.is_empty() {
+        let Some((&b, rest)) = bytes.split_first() else {
+            return;
+        };
+        carry.push(b);
+        bytes = rest;
+        match std::str::from_utf8(carry) {
+            Ok(s) => out.push_str(s),
+            Err(e) if e.error_len().is_none() && carry.len() < 4 => continue,
+            Err(_) => out.push_str(&String::from_utf8_lossy(carry)),
+        }
+        carry.clear();
+    }
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => return out.push_str(s),
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(&String::from_utf8_lossy(valid));
+                match e.error_len() {
+                    Some(n) => {
+                        out.push(char::REPLACEMENT_CHARACTER);
+                        bytes = rest.get(n..).unwrap_or_default();
+                    }
+                    None => return carry.extend_from_slice(rest),
+                }
+            }
+        }
+    }
+}
+
+/// The first `max` bytes of `line`'s text (fewer, to end on a character
+/// boundary) as a line of their own, marked `continued`; `line` keeps the
+/// rest.
+fn cut_piece(line: &mut LogLine, max: usize) -> LogLine {
+    let mut at = max.min(line.text.len());
+    while !line.text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let rest = line.text.split_off(at);
+    LogLine {
+        text: std::mem::replace(&mut line.text, rest),
+        continued: true,
+        ..line.head()
+    }
+}
+
+/// The head of a CRI line (`<time> <stream> <tag> `): the line without
+/// text, whether it completes its logical line, and where the text starts.
+fn cri_head(head: &[u8]) -> Option<(LogLine, bool, usize)> {
+    let mut spaces = head.iter().enumerate().filter(|&(_, &b)| b == b' ');
+    let (third, _) = spaces.nth(2)?;
+    let prefix = std::str::from_utf8(head.get(..third)?).ok()?;
+    let (line, completes) = decode_cri(prefix)?;
+    Some((line, completes, third + 1))
+}
+
+/// `<something> stdout …`: a CRI line gone wrong.
+fn looks_cri(head: &[u8]) -> bool {
+    let mut parts = head.splitn(3, |&b| b == b' ');
+    let _ = parts.next();
+    matches!(parts.next(), Some(b"stdout" | b"stderr"))
 }
 
 /// `<RFC3339Nano> <stdout|stderr> <P|F>[:more tags] <text>`; the bool says
 /// whether this chunk completes its line.
 fn decode_cri(raw: &str) -> Option<(LogLine, bool)> {
-    let (time, rest) = split_word(raw)?;
-    let (stream, rest) = split_word(rest)?;
-    let (tag, text) = split_word(rest).unwrap_or((rest, ""));
-    if stream != "stdout" && stream != "stderr" {
-        return None;
-    }
-    let complete = match tag.split(':').next() {
-        Some("F") => true,
-        Some("P") => false,
+    // Byte scans: this runs once per line of every CRI log.
+    let (time, rest) = raw.split_at_checked(memchr::memchr(b' ', raw.as_bytes())?)?;
+    let rest = rest.get(1..)?;
+    let stream = match rest.as_bytes().get(..7)? {
+        b"stdout " => "stdout",
+        b"stderr " => "stderr",
+        _ => return None,
+    };
+    let rest = rest.get(7..)?;
+    let (tag, text) = match memchr::memchr(b' ', rest.as_bytes()) {
+        Some(i) => (rest.get(..i)?, rest.get(i + 1..)?),
+        None => (rest, ""),
+    };
+    let complete = match tag.as_bytes() {
+        [b'F'] | [b'F', b':', ..] => true,
+        [b'P'] | [b'P', b':', ..] => false,
         _ => return None,
     };
     let time_nanos = Some(parse_rfc3339_nanos(time)?);
@@ -177,17 +502,10 @@ fn decode_cri(raw: &str) -> Option<(LogLine, bool)> {
             stream: Some(stream.to_owned()),
             text: text.to_owned(),
             malformed: false,
+            continued: false,
         },
         complete,
     ))
-}
-
-/// `s` up to its first space, and the rest after that space.
-fn split_word(s: &str) -> Option<(&str, &str)> {
-    // memchr: std's `splitn(' ')` costs a searcher per piece, more than the
-    // rest of a CRI envelope's decoding.
-    let at = memchr::memchr(b' ', s.as_bytes())?;
-    Some((s.get(..at)?, s.get(at + 1..)?))
 }
 
 #[derive(Deserialize)]
@@ -216,6 +534,7 @@ fn decode_docker(raw: &str) -> Option<(LogLine, bool)> {
             stream: d.stream,
             text,
             malformed: false,
+            continued: false,
         },
         complete,
     ))
@@ -239,9 +558,7 @@ fn decode_auto(raw: &str) -> (LogLine, bool) {
             return d;
         }
         // `<something> stdout ` is a CRI line gone wrong (bad time or tag).
-        let mut parts = raw.splitn(3, ' ');
-        let _ = parts.next();
-        if matches!(parts.next(), Some("stdout" | "stderr")) {
+        if looks_cri(raw.as_bytes()) {
             return (LogLine::malformed(raw), true);
         }
     }
@@ -254,7 +571,7 @@ mod tests {
 
     fn decode_all(format: Format, raws: &[&str]) -> Vec<LogLine> {
         let mut d = Decoder::new(format, 1 << 20);
-        let mut out: Vec<LogLine> = raws.iter().filter_map(|r| d.push(r)).collect();
+        let mut out: Vec<LogLine> = raws.iter().flat_map(|r| d.push(r)).collect();
         out.extend(d.finish());
         out
     }
@@ -327,18 +644,144 @@ mod tests {
         assert_eq!(out[1].text, "ok");
         let out = decode_all(Format::Docker, &["2026-11-27T06:51:01Z stdout F ok"]);
         assert!(out[0].malformed);
+
+        // Tags past `F`/`P` after a colon; nothing else after the stream.
+        let out = decode_all(
+            Format::Cri,
+            &[
+                "2026-11-27T06:51:01Z stdout F:x ok",
+                "2026-11-27T06:51:01Z stdout F",
+                "2026-11-27T06:51:01Z stdout FX no",
+                "2026-11-27T06:51:01Z stdout",
+                "2026-11-27T06:51:01Z  stdout F no",
+            ],
+        );
+        let got: Vec<(&str, bool)> = out.iter().map(|l| (l.text.as_str(), l.malformed)).collect();
+        assert_eq!(got[..2], [("ok", false), ("", false)]);
+        assert!(got[2..].iter().all(|&(_, m)| m));
     }
 
     #[test]
     fn unfinished_partials_and_oversized_lines_are_kept() {
         let mut d = Decoder::new(Format::Cri, 8);
-        assert_eq!(d.push("2026-11-27T06:51:01Z stderr P 12345"), None);
-        let first = d.push("2026-11-27T06:51:01Z stderr P 67890").unwrap();
-        assert_eq!(first.text, "1234567890");
-        assert_eq!(d.push("2026-11-27T06:51:01Z stderr P tail"), None);
+        assert_eq!(d.push("2026-11-27T06:51:01Z stderr P 12345").count(), 0);
+        let first: Vec<LogLine> = d.push("2026-11-27T06:51:01Z stderr P 67890").collect();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].text, "12345678");
+        assert!(first[0].continued);
+        assert_eq!(d.push("2026-11-27T06:51:02Z stderr P tail").count(), 0);
         let rest = d.finish();
         assert_eq!(rest.len(), 1);
-        assert_eq!(rest[0].text, "tail");
+        assert_eq!(rest[0].text, "90tail");
+        assert!(!rest[0].continued);
+        assert_eq!(rest[0].time.as_deref(), Some("2026-11-27T06:51:01Z"));
+        assert_eq!(d.raw_lines(), 3);
+    }
+
+    /// Feeds `input` in reads of `size` bytes.
+    fn decode_reads(format: Format, max: usize, input: &[u8], size: usize) -> Vec<LogLine> {
+        let mut d = Decoder::new(format, max);
+        let mut out = Vec::new();
+        for read in input.chunks(size) {
+            d.push_bytes(read, &mut |l| out.push(l));
+            assert!(d.pending.len() <= max + HEAD_ROOM);
+            assert!(d.partials.iter().all(|p| p.first.text.len() <= max));
+        }
+        d.finish_with(&mut |l| out.push(l));
+        out
+    }
+
+    #[test]
+    fn reads_of_any_size_give_the_lines_pushed_whole() {
+        let input: &[u8] = b"2026-11-27T06:51:01.000000001Z stderr P panic: \n\
+            {\"log\":\"out\\n\",\"stream\":\"stdout\"}\r\n\
+            2026-11-27T06:51:01.000000002Z stderr F caf\xc3\xa9 \xf0\x9f\x98\x80\n\
+            \n\
+            plain \xc3\xa9\xff last";
+        let lossy = String::from_utf8_lossy(input).into_owned();
+        let whole = decode_all(Format::Auto, &lines(&lossy));
+        for size in 1..input.len() {
+            let got = decode_reads(Format::Auto, 1 << 20, input, size);
+            assert_eq!(got, whole, "reads of {size}");
+        }
+        assert_eq!(whole.len(), 4);
+        assert_eq!(whole[1].text, "panic: caf\u{e9} \u{1F600}");
+    }
+
+    fn lines(text: &str) -> Vec<&str> {
+        text.split('\n').collect()
+    }
+
+    #[test]
+    fn a_long_cri_line_streams_in_pieces_on_character_boundaries() {
+        let text = "panic: ".to_owned() + &"\u{e9}ab\u{1F600}".repeat(40);
+        let input =
+            format!("2026-11-27T06:51:01Z stderr F {text}\r\n2026-11-27T06:51:02Z stderr F next\n");
+        for size in [1, 3, 7, 64, 4096] {
+            let got = decode_reads(Format::Auto, 16, input.as_bytes(), size);
+            let (pieces, next) = got.split_at(got.len() - 1);
+            assert_eq!(next[0].text, "next");
+            assert!(pieces.iter().all(|p| p.text.len() <= 16));
+            // Cut at the bound, less at most a character's other bytes.
+            assert!(pieces.iter().all(|p| !p.continued || p.text.len() >= 13));
+            assert!(pieces.iter().all(|p| p.stream.as_deref() == Some("stderr")));
+            assert!(
+                pieces
+                    .iter()
+                    .all(|p| p.time.as_deref() == Some("2026-11-27T06:51:01Z"))
+            );
+            let flags: Vec<bool> = pieces.iter().map(|p| p.continued).collect();
+            assert!(flags[..flags.len() - 1].iter().all(|&c| c));
+            assert!(!flags[flags.len() - 1]);
+            let joined: String = pieces.iter().map(|p| p.text.as_str()).collect();
+            assert_eq!(joined, text, "reads of {size}");
+        }
+    }
+
+    #[test]
+    fn long_lines_without_a_readable_head_leave_as_plain_pieces() {
+        // Past the bound and the room for an envelope: read in pieces.
+        let log = "x".repeat(8 + HEAD_ROOM);
+        let docker = format!("{{\"log\":\"{log}\\n\",\"stream\":\"stderr\"}}\n");
+        let plain = format!("{log}\n");
+        for (format, input, malformed) in [
+            (Format::Auto, &docker, true),
+            (Format::Docker, &docker, true),
+            (Format::Auto, &plain, false),
+            (Format::Cri, &plain, true),
+        ] {
+            let got = decode_reads(format, 8, input.as_bytes(), 5);
+            assert!(
+                got.iter()
+                    .all(|p| p.malformed == malformed && p.text.len() <= 8)
+            );
+            assert!(
+                got.iter()
+                    .all(|p| p.envelope == Envelope::Plain && p.stream.is_none())
+            );
+            let joined: String = got.iter().map(|p| p.text.as_str()).collect();
+            assert_eq!(joined, input.trim_end(), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn a_long_chunk_continues_its_partial_line() {
+        let long = "y".repeat(30);
+        let input = format!(
+            "2026-11-27T06:51:01Z stderr P ab\n2026-11-27T06:51:02Z stdout F out\n\
+             2026-11-27T06:51:03Z stderr P {long}\n2026-11-27T06:51:04Z stderr F cd\n"
+        );
+        let got = decode_reads(Format::Cri, 10, input.as_bytes(), 4);
+        let texts: Vec<&str> = got.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["out", "abyyyyyyyy", "yyyyyyyyyy", "yyyyyyyyyy", "yycd"]
+        );
+        assert!(
+            got[1..]
+                .iter()
+                .all(|l| l.time.as_deref() == Some("2026-11-27T06:51:01Z"))
+        );
     }
 
     #[test]

@@ -178,7 +178,7 @@ impl EventFormat {
         let raw = raw.trim_matches(|c: char| c.is_ascii_whitespace());
         let map = match serde_json::from_str::<Value>(raw) {
             Ok(Value::Object(m)) => m,
-            _ => return (String::new(), malformed(raw)),
+            _ => return (String::new(), JsonEvent::malformed(raw)),
         };
         let key = self.keys.key_of(&map);
         let text = self.text_fields.iter().find_map(|f| match map.get(f) {
@@ -210,14 +210,18 @@ impl EventFormat {
     }
 }
 
-fn malformed(raw: &str) -> JsonEvent {
-    let mut m = Map::new();
-    m.insert("message".into(), Value::String(raw.to_owned()));
-    JsonEvent {
-        raw: Value::Object(m).to_string(),
-        text: Some(("message".into(), raw.to_owned())),
-        time_nanos: None,
-        malformed: true,
+impl JsonEvent {
+    /// Text that is not a JSON event, carried as the text of an event
+    /// `{"message": …}` marked `malformed`.
+    pub fn malformed(raw: &str) -> Self {
+        let mut m = Map::new();
+        m.insert("message".into(), Value::String(raw.to_owned()));
+        JsonEvent {
+            raw: Value::Object(m).to_string(),
+            text: Some(("message".into(), raw.to_owned())),
+            time_nanos: None,
+            malformed: true,
+        }
     }
 }
 

@@ -1,16 +1,22 @@
-//! One log source from raw lines to JSON records: [`Decoder`] →
+//! One log source from raw bytes to JSON records: [`Decoder`] →
 //! [`Reassembler`] → [`Shaper`], with the options a user sets. Hosts that
 //! read a whole log or a tail of one (the CLI, the JavaScript package) share
 //! this; the Fluent Bit filter gets decoded records and drives the parts
-//! itself.
+//! itself. A pipeline reads container log lines ([`Pipeline::new`]) or JSON
+//! events ([`Pipeline::for_events`], see [`crate::event`]).
 //!
-//! Time is the log's own: a CRI or docker line carries its timestamp, and a
-//! plain line (which carries none) is placed at the newest time seen, from a
-//! line or from [`Pipeline::tick`]. A whole file read at speed is therefore
-//! processed the same on every run, and a live host advances the clock by
-//! ticking while nothing arrives.
+//! Input comes as raw bytes in reads of any size ([`Pipeline::push_bytes`]),
+//! as whole lines, or as lines the host decoded; nothing holds a line longer
+//! than `max_line_bytes` (see [`Decoder`]).
+//!
+//! Time is the log's own: a CRI or docker line (an event's time field)
+//! carries its timestamp, and a plain line (which carries none) is placed at
+//! the newest time seen, from a line or from [`Pipeline::tick`]. A whole
+//! file read at speed is therefore processed the same on every run, and a
+//! live host advances the clock by ticking while nothing arrives.
 
 use crate::container::{Decoder, Format, LogLine};
+use crate::event::{EventFormat, EventStreams, JsonEvent, bounded_config};
 use crate::reassembler::{Config, Output, Reassembler};
 use crate::record::{Limits, Profile, Shaper};
 
@@ -27,7 +33,9 @@ pub struct Options {
     pub max_report_lines: usize,
     /// A report with no new line for this long (input time) is complete.
     pub idle_timeout_ms: u64,
-    /// Longest logical line kept whole after merging partial chunks.
+    /// Longest line kept whole (after merging a runtime's partial chunks):
+    /// a longer one leaves in pieces of at most this many bytes, each but the
+    /// last marked `continued`, and is never held whole.
     pub max_line_bytes: usize,
     /// Keep every record's JSON at most this long (see `Limits`).
     pub max_record_bytes: Option<usize>,
@@ -54,17 +62,23 @@ impl Default for Options {
 impl Options {
     /// The reassembler's configuration for these options.
     pub fn config(&self) -> Config {
-        Config {
-            idle_timeout_ns: i64::try_from(self.idle_timeout_ms.saturating_mul(1_000_000))
-                .unwrap_or(i64::MAX),
-            // Half the record bound for the text leaves room for JSON
-            // escaping (a tab becomes `\t`) and the `go` object.
-            max_report_bytes: self.max_record_bytes.map_or(self.max_report_bytes, |r| {
-                self.max_report_bytes.min(r / 2).max(1)
-            }),
-            max_report_lines: self.max_report_lines.max(1),
-            ..Config::default()
-        }
+        bounded_config(
+            Config {
+                idle_timeout_ns: i64::try_from(self.idle_timeout_ms.saturating_mul(1_000_000))
+                    .unwrap_or(i64::MAX),
+                max_report_bytes: self.max_report_bytes,
+                max_report_lines: self.max_report_lines,
+                ..Config::default()
+            },
+            self.max_record_bytes,
+        )
+    }
+
+    /// The decoder's line bound: `max_line_bytes`, and with a record bound
+    /// at most half of it, as for report parts (an ordinary record is its
+    /// line's text and envelope, and escaping may lengthen the text).
+    pub fn line_bound(&self) -> usize {
+        crate::event::bounded_line_bytes(self.max_line_bytes, self.max_record_bytes)
     }
 
     /// The record shaper for these options.
@@ -107,112 +121,225 @@ fn stream_key(stream: Option<&str>) -> Key {
     }
 }
 
-/// One source; see the module docs.
-pub struct Pipeline {
-    decoder: Decoder,
+/// Container log lines joined per stream.
+struct Lines {
     reassembler: Reassembler<Key, LogLine>,
-    shaper: Shaper,
+    out: Vec<Output<Key, LogLine>>,
+}
+
+/// JSON events joined per stream named by their fields.
+struct Events {
+    format: EventFormat,
+    streams: EventStreams<JsonEvent>,
+    out: Vec<Output<String, JsonEvent>>,
+    /// The last line read was cut at the line bound: the next is its rest.
+    in_cut_line: bool,
+}
+
+enum Stages {
+    Lines(Lines),
+    Events(Events),
+}
+
+/// Everything after the decoder: what a decoded line goes through.
+struct Sink {
+    stages: Stages,
     /// The newest input time seen, in nanoseconds since the Unix epoch.
     clock: i64,
-    out: Vec<Output<Key, LogLine>>,
-    lines_in: u64,
-    records_out: u64,
     malformed: u64,
 }
 
-impl Pipeline {
-    pub fn new(options: &Options) -> Self {
-        Pipeline {
-            decoder: Decoder::new(
-                options.format,
-                crate::event::bounded_line_bytes(options.max_line_bytes, options.max_record_bytes),
-            ),
-            reassembler: Reassembler::new(options.config()),
-            shaper: options.shaper(),
-            clock: 0,
-            out: Vec::new(),
-            lines_in: 0,
-            records_out: 0,
-            malformed: 0,
+impl Sink {
+    fn push(&mut self, line: LogLine) {
+        match &mut self.stages {
+            Stages::Lines(l) => {
+                self.malformed += u64::from(line.malformed);
+                let now = match line.time_nanos {
+                    Some(t) => {
+                        self.clock = self.clock.max(t);
+                        t
+                    }
+                    None => self.clock,
+                };
+                let key = stream_key(line.stream.as_deref());
+                l.reassembler.push(&key, line, now, &mut l.out);
+            }
+            Stages::Events(_) => self.push_event(line),
         }
+    }
+
+    /// A line of JSON-events input: one event; a blank line carries none,
+    /// and the pieces of a line over the bound are not read as JSON but
+    /// carried as the text of `{"message": …}` events marked malformed.
+    fn push_event(&mut self, line: LogLine) {
+        let Stages::Events(e) = &mut self.stages else {
+            return;
+        };
+        // A piece: this line goes on in the next, or the last went on here.
+        let after_cut = std::mem::replace(&mut e.in_cut_line, line.continued);
+        let piece = line.continued || after_cut;
+        let (key, event) = if piece {
+            (String::new(), JsonEvent::malformed(&line.text))
+        } else if line.text.trim().is_empty() {
+            return;
+        } else {
+            e.format.read(&line.text)
+        };
+        self.malformed += u64::from(event.malformed);
+        if let Some(t) = event.time_nanos {
+            self.clock = self.clock.max(t);
+        }
+        e.streams.push(key, event, self.clock, &mut e.out);
+    }
+
+    fn tick(&mut self, now: i64) {
+        self.clock = self.clock.max(now);
+        match &mut self.stages {
+            Stages::Lines(l) => l.reassembler.tick(self.clock, &mut l.out),
+            Stages::Events(e) => e.streams.tick(self.clock, &mut e.out),
+        }
+    }
+}
+
+/// One source; see the module docs.
+pub struct Pipeline {
+    decoder: Decoder,
+    sink: Sink,
+    shaper: Shaper,
+    /// Lines the host decoded itself ([`Pipeline::push_line`]).
+    host_lines: u64,
+    records_out: u64,
+}
+
+impl Pipeline {
+    /// A pipeline for container log lines (CRI, docker, plain).
+    pub fn new(options: &Options) -> Self {
+        let stages = Stages::Lines(Lines {
+            reassembler: Reassembler::new(options.config()),
+            out: Vec::new(),
+        });
+        Self::with_stages(options, options.format, stages)
+    }
+
+    /// A pipeline for JSON events, one per line (`options.format` is not
+    /// used).
+    pub fn for_events(options: &Options, format: EventFormat) -> Self {
+        let stages = Stages::Events(Events {
+            format,
+            streams: EventStreams::new(options.config()),
+            out: Vec::new(),
+            in_cut_line: false,
+        });
+        Self::with_stages(options, Format::Plain, stages)
+    }
+
+    fn with_stages(options: &Options, format: Format, stages: Stages) -> Self {
+        Pipeline {
+            decoder: Decoder::new(format, options.line_bound()),
+            sink: Sink {
+                stages,
+                clock: 0,
+                malformed: 0,
+            },
+            shaper: options.shaper(),
+            host_lines: 0,
+            records_out: 0,
+        }
+    }
+
+    /// Feeds raw bytes as read, split anywhere: lines end at `\n`, and the
+    /// last one without it at [`Pipeline::finish`].
+    pub fn push_bytes(&mut self, bytes: &[u8]) {
+        let sink = &mut self.sink;
+        self.decoder.push_bytes(bytes, &mut |line| sink.push(line));
     }
 
     /// Feeds one raw line (without its trailing newline) through the
     /// decoder.
     pub fn push_raw(&mut self, raw: &str) {
-        self.lines_in += 1;
-        if let Some(line) = self.decoder.push(raw) {
-            self.push_decoded(line);
+        for line in self.decoder.push(raw) {
+            self.sink.push(line);
         }
     }
 
     /// Feeds a line its host decoded itself: `stream` keys the stream and
     /// `time_nanos`, when set, advances the clock.
     pub fn push_line(&mut self, line: LogLine) {
-        self.lines_in += 1;
-        self.push_decoded(line);
-    }
-
-    fn push_decoded(&mut self, line: LogLine) {
-        self.malformed += u64::from(line.malformed);
-        let now = match line.time_nanos {
-            Some(t) => {
-                self.clock = self.clock.max(t);
-                t
-            }
-            None => self.clock,
-        };
-        let key = stream_key(line.stream.as_deref());
-        self.reassembler.push(&key, line, now, &mut self.out);
+        self.host_lines += 1;
+        self.sink.push(line);
     }
 
     /// The newest input time seen (0 before any).
     pub fn clock(&self) -> i64 {
-        self.clock
+        self.sink.clock
     }
 
     /// Moves the clock to `now` (never back) and closes the reports idle at
     /// it: a live host calls this while no line arrives.
     pub fn tick(&mut self, now: i64) {
-        self.clock = self.clock.max(now);
-        self.reassembler.tick(self.clock, &mut self.out);
+        self.sink.tick(now);
     }
 
-    /// End of input: lines still being merged and open reports leave.
+    /// End of input: a last line without newline, lines still being merged
+    /// and open reports leave.
     pub fn finish(&mut self) {
-        for line in self.decoder.finish() {
-            self.push_decoded(line);
+        let sink = &mut self.sink;
+        self.decoder.finish_with(&mut |line| sink.push(line));
+        match &mut self.sink.stages {
+            Stages::Lines(l) => l.reassembler.finish(&mut l.out),
+            Stages::Events(e) => e.streams.finish(&mut e.out),
         }
-        self.reassembler.finish(&mut self.out);
     }
 
     /// Appends the JSON of every record that left since the last call to
     /// `buf`, each followed by `separator`; returns how many.
     pub fn drain_json(&mut self, buf: &mut Vec<u8>, separator: u8) -> usize {
-        let n = self.out.len();
-        for o in self.out.drain(..) {
-            self.shaper.write_json(&o, buf);
-            buf.push(separator);
-        }
+        let shaper = &mut self.shaper;
+        let n = match &mut self.sink.stages {
+            Stages::Lines(l) => drain(&mut l.out, buf, separator, |o, b| shaper.write_json(o, b)),
+            Stages::Events(e) => drain(&mut e.out, buf, separator, |o, b| shaper.write_event(o, b)),
+        };
         self.records_out += n as u64;
         n
     }
 
     /// Whether records are waiting for [`Pipeline::drain_json`].
     pub fn has_output(&self) -> bool {
-        !self.out.is_empty()
+        match &self.sink.stages {
+            Stages::Lines(l) => !l.out.is_empty(),
+            Stages::Events(e) => !e.out.is_empty(),
+        }
     }
 
+    /// Counters since creation.
     pub fn counts(&self) -> Counts {
-        let s = self.reassembler.stats();
+        let s = match &self.sink.stages {
+            Stages::Lines(l) => l.reassembler.stats(),
+            Stages::Events(e) => e.streams.reassembler().stats(),
+        };
         Counts {
-            lines_in: self.lines_in,
+            lines_in: self.decoder.raw_lines() + self.host_lines,
             records_out: self.records_out,
             reports: s.reports,
             report_parts: s.report_parts,
-            malformed: self.malformed,
+            malformed: self.sink.malformed,
         }
     }
+}
+
+/// Writes each output to `buf` followed by `separator`; returns how many.
+fn drain<O>(
+    out: &mut Vec<O>,
+    buf: &mut Vec<u8>,
+    separator: u8,
+    mut write: impl FnMut(&O, &mut Vec<u8>),
+) -> usize {
+    let n = out.len();
+    for o in out.drain(..) {
+        write(&o, buf);
+        buf.push(separator);
+    }
+    n
 }
 
 /// A whole log's records as NDJSON (each record followed by `\n`), exactly
@@ -220,9 +347,7 @@ impl Pipeline {
 pub fn reassemble_text(text: &str, options: &Options) -> Vec<u8> {
     let mut p = Pipeline::new(options);
     let mut buf = Vec::with_capacity(text.len() + text.len() / 2);
-    for raw in lines(text) {
-        p.push_raw(raw);
-    }
+    p.push_bytes(text.as_bytes());
     p.finish();
     p.drain_json(&mut buf, b'\n');
     buf
@@ -297,6 +422,29 @@ mod tests {
     }
 
     #[test]
+    fn event_lines_over_the_bound_leave_as_malformed_pieces() {
+        let o = Options {
+            max_line_bytes: 16,
+            ..Options::default()
+        };
+        let mut p = Pipeline::for_events(&o, EventFormat::default());
+        let long = format!("{{\"message\":\"{}\"}}", "x".repeat(30));
+        p.push_bytes(format!("{long}\n{{\"message\":\"ok\"}}\n").as_bytes());
+        p.finish();
+        let mut buf = Vec::new();
+        assert_eq!(p.drain_json(&mut buf, b'\n'), 4);
+        let recs = records(&buf);
+        let pieces: String = recs[..3]
+            .iter()
+            .map(|r| r["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(pieces, long);
+        assert_eq!(recs[3]["message"], "ok");
+        let c = p.counts();
+        assert_eq!((c.lines_in, c.records_out, c.malformed), (2, 4, 3));
+    }
+
+    #[test]
     fn lines_like_a_line_reader() {
         assert_eq!(lines("").count(), 0);
         assert_eq!(lines("\n").collect::<Vec<_>>(), [""]);
@@ -311,6 +459,8 @@ mod tests {
             ..Options::default()
         };
         assert_eq!(o.config().max_report_bytes, 500);
+        assert_eq!(o.line_bound(), 500);
+        assert_eq!(Options::default().line_bound(), 4 << 20);
         assert_eq!(Options::default().config().max_report_bytes, 8 << 20);
     }
 }

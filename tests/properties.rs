@@ -198,7 +198,7 @@ proptest! {
         let mut out = Vec::new();
         for (i, (s, line)) in merged.iter().enumerate() {
             let src = s / 2;
-            if let Some(l) = decoders[src].push(line) {
+            for l in decoders[src].push(line) {
                 prop_assert!(!l.malformed, "malformed: {line}");
                 let key = (src, l.stream.clone());
                 let n = seq.entry(key.clone()).or_default();

@@ -167,7 +167,7 @@ impl Run {
         }
         Run {
             decoders: (0..4)
-                .map(|_| Decoder::new(options.format, options.max_line_bytes))
+                .map(|_| Decoder::new(options.format, options.line_bound()))
                 .collect(),
             reassembler: Reassembler::new(config),
             shaper: options.shaper(),
@@ -406,8 +406,8 @@ pub fn check(data: &[u8]) -> Seen {
         match step(raw) {
             Step::Raw(source, raw) => {
                 single &= source == 0;
-                let decoded = run.decoders.get_mut(source).and_then(|d| d.push(raw));
-                if let Some(line) = decoded {
+                let decoded = run.decoders.get_mut(source).map(|d| d.push(raw));
+                for line in decoded.into_iter().flatten() {
                     run.push_decoded(source, line);
                 }
             }

@@ -696,6 +696,11 @@ impl Shaper {
                     buf.extend_from_slice(b",\"ecs\":");
                     let _ = serde_json::to_writer(&mut *buf, &EcsVersion::default());
                 }
+                // A piece of a line cut at the line bound: the stream's
+                // next record continues its text.
+                if line.continued {
+                    buf.extend_from_slice(b",\"continued\":true");
+                }
                 buf.push(b'}');
             }
             Output::Report(_, report) => {
@@ -740,10 +745,8 @@ mod tests {
         LogLine {
             envelope: crate::container::Envelope::Cri,
             time: Some("2026-11-27T06:51:01.5Z".into()),
-            time_nanos: None,
             stream: Some("stderr".into()),
-            text: text.into(),
-            malformed: false,
+            ..LogLine::plain(text.into())
         }
     }
 

@@ -171,7 +171,7 @@ pub struct Found {
 /// Decodes raw lines with `format` (per-line detection for `Auto`).
 pub fn decode(raw: &str, format: Format) -> Vec<LogLine> {
     let mut d = Decoder::new(format, 4 << 20);
-    let mut out: Vec<LogLine> = raw.lines().filter_map(|l| d.push(l)).collect();
+    let mut out: Vec<LogLine> = raw.lines().flat_map(|l| d.push(l)).collect();
     out.extend(d.finish());
     out
 }

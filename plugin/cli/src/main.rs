@@ -1,21 +1,29 @@
 //! `gopanic`: container log lines in, NDJSON records out, one record per
 //! ordinary line and one per Go crash report.
 //!
-//! This host only reads, writes and keeps time; decoding, joining and record
-//! shaping are the core crate's.
+//! This host only reads, writes and keeps time: decoding, joining and record
+//! shaping are the core's [`Pipeline`], one per input.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use gopanic::container::{Decoder, Format, LogLine};
-use gopanic::event::{EventFormat, EventStreams, JsonEvent, StreamKeys};
-use gopanic::reassembler::{Config, Output, Reassembler};
-use gopanic::record::{Limits, Profile, Shaper};
+use gopanic::container::Format;
+use gopanic::event::{EventFormat, StreamKeys};
+use gopanic::pipeline::{Counts, Options, Pipeline};
+use gopanic::reassembler::Config;
+use gopanic::record::{Limits, Profile};
+
+/// Bytes per read: large enough that a read costs little per line, small
+/// enough to stay out of the memory budget.
+const READ_BYTES: usize = 1 << 16;
+
+/// Output is written once this much is waiting.
+const WRITE_BYTES: usize = 1 << 16;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -50,7 +58,9 @@ struct Args {
     /// A report with no new line for this long (input time) is complete.
     #[arg(long, default_value_t = 1000)]
     idle_timeout_ms: u64,
-    /// Longest logical line kept whole after merging partial chunks.
+    /// Longest line kept whole (after merging a runtime's partial chunks):
+    /// a longer one leaves in pieces of at most this many bytes, each but the
+    /// last marked `continued`, and is never held whole.
     #[arg(long, default_value_t = 4 << 20)]
     max_line_bytes: usize,
     /// Record field names: `default` (`log`, `level`) or `ecs` (`message`,
@@ -94,283 +104,149 @@ fn parse_profile(s: &str) -> Result<Profile, String> {
     s.parse()
 }
 
-/// Counters printed by `--stats`.
-#[derive(Default)]
-struct Totals {
-    lines_in: u64,
-    records_out: u64,
-    reports: u64,
-    report_parts: u64,
-    malformed: u64,
-}
-
-/// Stream key: the input's position on the command line, and the stream
-/// (see [`stream_id`]); integers, so a key costs no allocation per line.
-type Key = (usize, u8);
-
-fn stream_id(stream: Option<&str>) -> u8 {
-    match stream {
-        None => 0,
-        Some("stdout") => 1,
-        Some("stderr") => 2,
-        Some(_) => 3,
-    }
-}
-
-/// JSON events: read, keyed and joined by the core's `event` module.
-struct Events {
-    format: EventFormat,
-    streams: EventStreams<JsonEvent>,
-    out: Vec<Output<String, JsonEvent>>,
-}
-
-struct Source {
-    decoder: Decoder,
-    reassembler: Reassembler<Key, LogLine>,
-    /// Set with `--format json`: lines are events, not container lines.
-    events: Option<Events>,
-    shaper: Shaper,
-    index: usize,
-    /// Plain lines carry no time: they get the time elapsed since start.
-    started: Instant,
-    /// The input clock: the newest time seen, and when it was seen.
-    last_input: Option<(i64, Instant)>,
-    /// Reading a live stream (stdin): `tick` runs while it is quiet.
-    live: bool,
-    out: Vec<Output<Key, LogLine>>,
-}
-
-impl Source {
-    fn new(args: &Args, index: usize) -> Self {
-        let cfg = gopanic::event::bounded_config(
-            Config {
-                idle_timeout_ns: i64::try_from(args.idle_timeout_ms.saturating_mul(1_000_000))
-                    .unwrap_or(i64::MAX),
-                max_report_bytes: args.max_report_bytes,
-                max_report_lines: args.max_report_lines,
-                ..Config::default()
+impl Args {
+    fn options(&self) -> Options {
+        Options {
+            format: match self.format {
+                Input::Container(f) => f,
+                Input::Json => Format::Plain,
             },
-            args.max_record_bytes,
-        );
-        let (format, events) = match args.format {
-            Input::Container(f) => (f, None),
+            profile: self.profile,
+            max_report_bytes: self.max_report_bytes,
+            max_report_lines: self.max_report_lines,
+            idle_timeout_ms: self.idle_timeout_ms,
+            max_line_bytes: self.max_line_bytes,
+            max_record_bytes: self.max_record_bytes,
+            max_goroutines: self.max_goroutines,
+        }
+    }
+
+    /// The pipeline for one input.
+    fn pipeline(&self) -> Pipeline {
+        let options = self.options();
+        match self.format {
+            Input::Container(_) => Pipeline::new(&options),
             Input::Json => {
-                let keys = if args.keys.is_empty() {
+                let keys = if self.keys.is_empty() {
                     StreamKeys::default()
                 } else {
-                    StreamKeys::parse(&args.keys)
+                    StreamKeys::parse(&self.keys)
                 };
-                let events = Events {
-                    format: EventFormat {
-                        keys,
-                        ..EventFormat::default()
-                    },
-                    streams: EventStreams::new(cfg.clone()),
-                    out: Vec::new(),
+                let format = EventFormat {
+                    keys,
+                    ..EventFormat::default()
                 };
-                (Format::Auto, Some(events))
+                Pipeline::for_events(&options, format)
             }
-        };
-        Source {
-            decoder: Decoder::new(
-                format,
-                gopanic::event::bounded_line_bytes(args.max_line_bytes, args.max_record_bytes),
-            ),
-            reassembler: Reassembler::new(cfg),
-            events,
-            shaper: Shaper::new(
-                args.profile,
-                Limits {
-                    max_goroutines: args.max_goroutines,
-                    max_record_bytes: args.max_record_bytes,
-                    ..Limits::default()
-                },
-            ),
-            index,
-            started: Instant::now(),
-            last_input: None,
-            live: false,
-            out: Vec::new(),
-        }
-    }
-
-    fn push_raw(&mut self, raw: &str, totals: &mut Totals) {
-        totals.lines_in += 1;
-        if let Some(ev) = &mut self.events {
-            if raw.trim().is_empty() {
-                // Blank lines between JSON events carry no event.
-                return;
-            }
-            let (key, event) = ev.format.read(raw);
-            totals.malformed += u64::from(event.malformed);
-            let now = unix_nanos();
-            if self.live {
-                self.last_input = Some((now, Instant::now()));
-            }
-            ev.streams.push(key, event, now, &mut ev.out);
-            return;
-        }
-        if let Some(line) = self.decoder.push(raw) {
-            self.push_line(line, totals);
-        }
-    }
-
-    fn push_line(&mut self, line: LogLine, totals: &mut Totals) {
-        totals.malformed += u64::from(line.malformed);
-        let now = line.time_nanos.unwrap_or_else(|| nanos_since(self.started));
-        if self.live {
-            self.last_input = Some((now, Instant::now()));
-        }
-        let key = (self.index, stream_id(line.stream.as_deref()));
-        self.reassembler.push(&key, line, now, &mut self.out);
-    }
-
-    /// Closes reports idle by the input clock advanced by wall time.
-    fn tick(&mut self) {
-        if let Some(ev) = &mut self.events {
-            // Each stream keeps its own clock (the core's `EventStreams`).
-            ev.streams.tick(unix_nanos(), &mut ev.out);
-            return;
-        }
-        if let Some((time, at)) = self.last_input {
-            let now = time.saturating_add(nanos_since(at));
-            self.reassembler.tick(now, &mut self.out);
-        }
-    }
-
-    fn finish(&mut self, totals: &mut Totals) {
-        if let Some(ev) = &mut self.events {
-            ev.streams.finish(&mut ev.out);
-            let s = ev.streams.reassembler().stats();
-            totals.reports += s.reports;
-            totals.report_parts += s.report_parts;
-            return;
-        }
-        for line in self.decoder.finish() {
-            self.push_line(line, totals);
-        }
-        self.reassembler.finish(&mut self.out);
-        let s = self.reassembler.stats();
-        totals.reports += s.reports;
-        totals.report_parts += s.report_parts;
-    }
-
-    fn flush(&mut self, w: &mut impl Write, totals: &mut Totals) -> io::Result<()> {
-        let shaper = &mut self.shaper;
-        match &mut self.events {
-            Some(ev) => write_records(
-                ev.out.drain(..),
-                |o, b| shaper.write_event(&o, b),
-                w,
-                totals,
-            ),
-            None => write_records(
-                self.out.drain(..),
-                |o, b| shaper.write_json(&o, b),
-                w,
-                totals,
-            ),
         }
     }
 }
 
-/// Writes records as NDJSON, one `write` per output.
-fn write_records<O>(
-    outputs: impl Iterator<Item = O>,
-    mut write: impl FnMut(O, &mut Vec<u8>),
-    w: &mut impl Write,
-    totals: &mut Totals,
-) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(512);
-    for o in outputs {
-        buf.clear();
-        write(o, &mut buf);
-        buf.push(b'\n');
-        w.write_all(&buf)?;
-        totals.records_out += 1;
+/// Standard output and the records waiting to be written to it.
+struct Out<W> {
+    w: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Out<W> {
+    /// Takes the records that left `p`; writes once enough are waiting.
+    fn take(&mut self, p: &mut Pipeline) -> io::Result<()> {
+        p.drain_json(&mut self.buf, b'\n');
+        if self.buf.len() >= WRITE_BYTES {
+            self.write()?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn write(&mut self) -> io::Result<()> {
+        self.w.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes everything waiting and flushes: the records reach the reader.
+    fn flush(&mut self) -> io::Result<()> {
+        self.write()?;
+        self.w.flush()
+    }
 }
 
-/// Wall-clock time for JSON events: the scale of their own timestamps.
-fn unix_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+/// Where a run failed: reading an input or writing the output.
+enum Step {
+    Read,
+    Write,
 }
 
-fn nanos_since(t: Instant) -> i64 {
-    i64::try_from(t.elapsed().as_nanos()).unwrap_or(i64::MAX)
+fn step(s: Step) -> impl FnOnce(io::Error) -> (Step, io::Error) {
+    move |e| (s, e)
 }
 
-/// Reads `input` line by line into `src`, writing records as they leave.
+/// Reads `input` to its end into `p`, writing records as they leave.
 fn run_reader(
-    input: impl Read,
-    src: &mut Source,
-    w: &mut impl Write,
-    totals: &mut Totals,
-) -> io::Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 16, input);
-    let mut buf = Vec::with_capacity(1 << 12);
+    mut input: impl Read,
+    p: &mut Pipeline,
+    out: &mut Out<impl Write>,
+) -> Result<(), (Step, io::Error)> {
+    let mut buf = vec![0; READ_BYTES];
     loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(());
-        }
-        let raw = strip_newline(&buf);
-        src.push_raw(&String::from_utf8_lossy(raw), totals);
-        src.flush(w, totals)?;
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err((Step::Read, e)),
+        };
+        p.push_bytes(buf.get(..n).unwrap_or_default());
+        out.take(p).map_err(step(Step::Write))?;
     }
 }
 
-fn strip_newline(b: &[u8]) -> &[u8] {
-    b.strip_suffix(b"\n").unwrap_or(b)
-}
-
-/// Standard input may be a live stream (`kubectl logs -f`): lines are read
-/// on a thread so that idle reports are closed while nothing arrives.
+/// Standard input may be a live stream (`kubectl logs -f`): it is read on a
+/// thread so that idle reports are closed while nothing arrives, by the
+/// input clock advanced with the wall clock.
 fn run_stdin(
-    src: &mut Source,
-    w: &mut impl Write,
-    totals: &mut Totals,
+    p: &mut Pipeline,
+    out: &mut Out<impl Write>,
     idle: Duration,
-) -> io::Result<()> {
+) -> Result<(), (Step, io::Error)> {
     // Bounded, so a slow writer holds back the reader instead of memory.
-    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(1024);
+    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(16);
     std::thread::spawn(move || {
-        let mut reader = BufReader::with_capacity(1 << 16, io::stdin().lock());
+        let mut stdin = io::stdin().lock();
         loop {
-            let mut buf = Vec::new();
-            match reader.read_until(b'\n', &mut buf) {
+            let mut buf = vec![0; READ_BYTES];
+            let read = match stdin.read(&mut buf) {
                 Ok(0) => return,
-                Ok(_) => {
-                    if tx.send(Ok(buf)).is_err() {
-                        return;
-                    }
+                Ok(n) => {
+                    buf.truncate(n);
+                    Ok(buf)
                 }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(e),
+            };
+            let failed = read.is_err();
+            if tx.send(read).is_err() || failed {
+                return;
             }
         }
     });
     let wait = idle.max(Duration::from_millis(10));
+    // The input clock when the last read arrived, and when that was.
+    let mut last = (p.clock(), Instant::now());
     loop {
         match rx.recv_timeout(wait) {
-            Ok(line) => {
-                let line = line?;
-                src.push_raw(&String::from_utf8_lossy(strip_newline(&line)), totals);
+            Ok(read) => {
+                p.push_bytes(&read.map_err(step(Step::Read))?);
+                last = (p.clock(), Instant::now());
+                out.take(p).map_err(step(Step::Write))?;
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                src.tick();
-                src.flush(w, totals)?;
-                w.flush()?;
-                continue;
+                let since = i64::try_from(last.1.elapsed().as_nanos()).unwrap_or(i64::MAX);
+                p.tick(last.0.saturating_add(since));
+                out.take(p).map_err(step(Step::Write))?;
+                out.flush().map_err(step(Step::Write))?;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         }
-        src.flush(w, totals)?;
     }
 }
 
@@ -381,54 +257,61 @@ enum Failure {
     Message(String),
 }
 
-impl From<String> for Failure {
-    fn from(s: String) -> Self {
-        Failure::Message(s)
+/// A failure reading `what` or writing the output.
+fn failure(what: &str, (s, e): (Step, io::Error)) -> Failure {
+    match (s, e.kind()) {
+        (_, io::ErrorKind::BrokenPipe) => Failure::BrokenPipe,
+        (Step::Read, _) => Failure::Message(format!("reading {what}: {e}")),
+        (Step::Write, _) => Failure::Message(format!("writing output: {e}")),
     }
 }
 
-fn io_err(e: io::Error) -> Failure {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        Failure::BrokenPipe
-    } else {
-        Failure::Message(format!("writing output: {e}"))
-    }
+/// Counters summed over the inputs.
+fn add(total: &mut Counts, c: Counts) {
+    total.lines_in += c.lines_in;
+    total.records_out += c.records_out;
+    total.reports += c.reports;
+    total.report_parts += c.report_parts;
+    total.malformed += c.malformed;
 }
 
-fn run(args: &Args) -> Result<Totals, Failure> {
-    let stdout = io::stdout();
-    let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut totals = Totals::default();
+fn run(args: &Args) -> Result<Counts, Failure> {
+    let mut out = Out {
+        w: io::stdout().lock(),
+        buf: Vec::with_capacity(2 * WRITE_BYTES),
+    };
+    let mut total = Counts::default();
     let use_stdin = args.files.is_empty() || args.files.iter().all(|f| f.as_os_str() == "-");
     if use_stdin {
-        let mut src = Source::new(args, 0);
-        src.live = true;
+        let mut p = args.pipeline();
         let idle = Duration::from_millis(args.idle_timeout_ms);
-        run_stdin(&mut src, &mut w, &mut totals, idle).map_err(|e| match e.kind() {
-            io::ErrorKind::BrokenPipe => Failure::BrokenPipe,
-            _ => Failure::Message(format!("reading standard input: {e}")),
-        })?;
-        src.finish(&mut totals);
-        src.flush(&mut w, &mut totals).map_err(io_err)?;
+        run_stdin(&mut p, &mut out, idle).map_err(|e| failure("standard input", e))?;
+        finish(&mut p, &mut out, &mut total)?;
     } else {
         // Open everything first: a typo in the last name fails before output.
         let files = args
             .files
             .iter()
             .map(|p| File::open(p).map_err(|e| format!("cannot open {}: {e}", p.display())))
-            .collect::<Result<Vec<_>, _>>()?;
-        for (i, (file, path)) in files.into_iter().zip(&args.files).enumerate() {
-            let mut src = Source::new(args, i);
-            run_reader(file, &mut src, &mut w, &mut totals).map_err(|e| match e.kind() {
-                io::ErrorKind::BrokenPipe => Failure::BrokenPipe,
-                _ => Failure::Message(format!("reading {}: {e}", path.display())),
-            })?;
-            src.finish(&mut totals);
-            src.flush(&mut w, &mut totals).map_err(io_err)?;
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Failure::Message)?;
+        for (file, path) in files.into_iter().zip(&args.files) {
+            let mut p = args.pipeline();
+            run_reader(file, &mut p, &mut out)
+                .map_err(|e| failure(&path.display().to_string(), e))?;
+            finish(&mut p, &mut out, &mut total)?;
         }
     }
-    w.flush().map_err(io_err)?;
-    Ok(totals)
+    out.flush().map_err(|e| failure("", (Step::Write, e)))?;
+    Ok(total)
+}
+
+/// End of one input: its last records leave.
+fn finish(p: &mut Pipeline, out: &mut Out<impl Write>, total: &mut Counts) -> Result<(), Failure> {
+    p.finish();
+    out.take(p).map_err(|e| failure("", (Step::Write, e)))?;
+    add(total, p.counts());
+    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -244,7 +244,7 @@ fn json_events_are_joined_as_their_container_lines_are() {
         for (i, log) in pair.iter().enumerate() {
             let raw = std::fs::read_to_string(log).unwrap();
             let mut d = gopanic::Decoder::new(gopanic::Format::Cri, 4 << 20);
-            let mut lines: Vec<gopanic::LogLine> = raw.lines().filter_map(|l| d.push(l)).collect();
+            let mut lines: Vec<gopanic::LogLine> = raw.lines().flat_map(|l| d.push(l)).collect();
             lines.extend(d.finish());
             events.push(
                 lines

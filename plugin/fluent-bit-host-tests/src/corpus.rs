@@ -44,7 +44,7 @@ pub fn inputs(dir: &Path, format: Format) -> Vec<Input> {
     };
     let raw = std::fs::read_to_string(dir.join(name)).unwrap();
     let mut d = Decoder::new(format, 4 << 20);
-    let mut lines: Vec<LogLine> = raw.lines().filter_map(|l| d.push(l)).collect();
+    let mut lines: Vec<LogLine> = raw.lines().flat_map(|l| d.push(l)).collect();
     lines.extend(d.finish());
     let mut last = 0;
     lines

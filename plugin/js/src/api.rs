@@ -3,7 +3,7 @@
 //! the bindings hand to `JSON.parse`.
 
 use gopanic::classify::{classify, fingerprint};
-use gopanic::container::{Envelope, Format, LogLine};
+use gopanic::container::{Format, LogLine};
 use gopanic::parse::parse as parse_crash;
 use gopanic::pipeline::{Options, Pipeline, lines};
 use gopanic::record::{Profile, find_report};
@@ -110,12 +110,10 @@ impl Stream {
             match meta {
                 None => self.pipeline.push_raw(text),
                 Some(m) => self.pipeline.push_line(LogLine {
-                    envelope: Envelope::Plain,
                     time: m.time.clone(),
                     time_nanos,
                     stream: m.stream.clone(),
-                    text: text.to_owned(),
-                    malformed: false,
+                    ..LogLine::plain(text.to_owned())
                 }),
             }
         }

@@ -363,7 +363,7 @@ pub fn corpus() -> Vec<PathBuf> {
 pub fn decode(dir: &Path) -> Vec<LogLine> {
     let raw = std::fs::read_to_string(dir.join("cri.log")).unwrap();
     let mut d = Decoder::new(Format::Cri, 4 << 20);
-    let mut lines: Vec<LogLine> = raw.lines().filter_map(|l| d.push(l)).collect();
+    let mut lines: Vec<LogLine> = raw.lines().flat_map(|l| d.push(l)).collect();
     lines.extend(d.finish());
     lines
 }
