@@ -6,7 +6,9 @@
 //!
 //! `cargo run --release -p gopanic-fluent-bit-host-tests --example ops -- FUNCTION TRACE`
 //! prints calls, instructions per call in the function itself and in the
-//! host's copies (the module's `malloc`/`free`).
+//! host's copies (the module's `malloc`/`free`), then per outcome of the
+//! call. With `OPS_DUMP=1` each call's outcome, cost and record head go to
+//! stderr, to find the calls that cost most.
 
 use std::io::BufRead;
 
