@@ -5,6 +5,8 @@ real Fluent Bit, on a generated mix of container logs.
 
     FLUENT_BIT=/path/to/fluent-bit benches/fluent_bit_cpu.py [--lines N]
         [--module FILE] [--aot FILE] [--crash-every N] [--runs N]
+        [--mix both|crash|ordinary] [--baseline-module FILE] [--baseline-aot FILE]
+    benches/fluent_bit_cpu.py [--lines N] --trace FILE
 
 The mix: N CRI lines over 20 container files, 55% JSON service log lines
 and 45% plain text lines, on stdout and stderr, and one real crash report
@@ -17,6 +19,7 @@ of medians taken in the same run of this script.
 """
 
 import argparse
+import calendar
 import json
 import os
 import random
@@ -99,6 +102,48 @@ def write_mix(dirpath, n, crash_every, seed=7):
     return counts
 
 
+def write_trace(logs, path, chunk=32 * 1024, beat_every=1000):
+    """The crash mix as the calls Fluent Bit makes, for the host-tests'
+    `ops` example (wasm instructions per call): records as its tail `cri`
+    parser makes them, tagged as tail tags them, files read in chunks of
+    `chunk` bytes in turn, a heartbeat every `beat_every` records."""
+    readers = []
+    for p in sorted(logs.glob("*.log")):
+        tag = "kube." + str(p).replace("/", ".").lstrip(".")
+        readers.append((tag, p.read_text().splitlines(keepends=True)))
+    beat = '{"gopanic_tick":true,"max_record_bytes":262144,"profile":"default"}'
+    host = 1_900_000_000 * 10**9
+    n = 0
+    with open(path, "w") as w:
+        pos = [0] * len(readers)
+        while any(pos[i] < len(r[1]) for i, r in enumerate(readers)):
+            for i, (tag, lines) in enumerate(readers):
+                size = 0
+                while pos[i] < len(lines) and size < chunk:
+                    line = lines[pos[i]]
+                    pos[i] += 1
+                    size += len(line)
+                    stamp, stream, p, text = line.rstrip("\n").split(" ", 3)
+                    rec = json.dumps({"time": stamp, "stream": stream, "_p": p, "log": text},
+                                     separators=(",", ":"))
+                    s, ns = flb_time(stamp)
+                    w.write(f"{tag}\t{s}\t{ns}\t{rec}\n")
+                    n += 1
+                    if n % beat_every == 0:
+                        host += 50_000_000
+                        w.write(f"gopanic.tick\t{host // 10**9}\t{host % 10**9}\t{beat}\n")
+        for _ in range(40):
+            host += 50_000_000
+            w.write(f"gopanic.tick\t{host // 10**9}\t{host % 10**9}\t{beat}\n")
+
+
+def flb_time(stamp):
+    """Seconds and nanoseconds of an RFC 3339 UTC stamp with nanoseconds."""
+    base, frac = stamp.rstrip("Z").split(".")
+    s = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
+    return s, int(frac.ljust(9, "0")[:9])
+
+
 def run(binary, work, module, function, logs_glob, want, no_filter=False):
     out = work / "out.txt"
     if out.exists():
@@ -129,7 +174,20 @@ def main():
     ap.add_argument("--module", help="the .wasm (default: build it)")
     ap.add_argument("--aot", help="also measure this WAMR AOT object of the module")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--mix", choices=["both", "crash", "ordinary"], default="both",
+                    help="which mix to measure")
+    ap.add_argument("--baseline-module", help="also measure this other .wasm (e.g. the "
+                    "module before a change), in the same runs")
+    ap.add_argument("--baseline-aot", help="also measure this other AOT object")
+    ap.add_argument("--trace", help="only write the crash mix as a call trace to this file "
+                    "(for the host-tests' ops example) and exit")
     args = ap.parse_args()
+    if args.trace:
+        logs = Path(tempfile.mkdtemp(prefix="gopanic-flb-trace-"))
+        write_mix(logs, args.lines, args.crash_every)
+        write_trace(logs, args.trace)
+        shutil.rmtree(logs)
+        return 0
     binary = os.environ.get("FLUENT_BIT")
     if not binary:
         print("SKIPPED: Fluent Bit CPU benchmark (set FLUENT_BIT=<fluent-bit binary>)")
@@ -144,14 +202,21 @@ def main():
     print(f"Fluent Bit {flb.version(binary)}; {args.lines} lines over {FILES} files; "
           f"{args.runs} runs each, medians of user+sys CPU seconds")
     modules = [("wasm", module)] + ([("aot", Path(args.aot))] if args.aot else [])
-    for mix, every in (("crash mix", args.crash_every), ("ordinary only", 0)):
+    if args.baseline_module:
+        modules.append(("baseline wasm", Path(args.baseline_module)))
+    if args.baseline_aot:
+        modules.append(("baseline aot", Path(args.baseline_aot)))
+    mixes = [("crash mix", args.crash_every), ("ordinary only", 0)]
+    mixes = [m for m in mixes if args.mix == "both" or m[0].startswith(args.mix)]
+    for mix, every in mixes:
         logs = work / mix.replace(" ", "_")
         logs.mkdir()
         counts = write_mix(logs, args.lines, every)
         glob = str(logs / "*.log")
         variants = [("no wasm filter", module, None, True)]
         for kind, m in modules:
-            variants.append((f"passthrough ({kind})", m, "gopanic_passthrough", False))
+            if not kind.startswith("baseline"):
+                variants.append((f"passthrough ({kind})", m, "gopanic_passthrough", False))
             variants.append((f"reassemble ({kind})", m, "gopanic_reassemble", False))
         cpus = {v[0]: [] for v in variants}
         for _ in range(args.runs):
@@ -171,7 +236,9 @@ def main():
                   f"  {1e6 * cpu / counts['lines']:6.2f} us/line   runs: "
                   + ", ".join(f"{c:.2f}" for c in cpus[name]))
         for kind, _ in modules:
-            r, p = med[f"reassemble ({kind})"], med[f"passthrough ({kind})"]
+            # A baseline is compared with the passthrough of its own kind.
+            r = med[f"reassemble ({kind})"]
+            p = med[f"passthrough ({kind.removeprefix('baseline ')})"]
             print(f"  reassemble/passthrough ({kind}): {r / p:.3f}x, "
                   f"{1e6 * (r - p) / counts['lines']:+.2f} us/line")
         shutil.rmtree(logs)

@@ -6,7 +6,9 @@
 //!
 //! `cargo run --release -p gopanic-fluent-bit-host-tests --example ops -- FUNCTION TRACE`
 //! prints calls, instructions per call in the function itself and in the
-//! host's copies (the module's `malloc`/`free`).
+//! host's copies (the module's `malloc`/`free`), then per outcome of the
+//! call. With `OPS_DUMP=1` each call's outcome, cost and record head go to
+//! stderr, to find the calls that cost most.
 
 use std::io::BufRead;
 
@@ -33,6 +35,9 @@ fn main() {
         .get_typed_func(&mut store, &function)
         .expect("function");
     let (mut calls, mut in_func, mut in_copies) = (0u64, 0u64, 0u64);
+    // Calls and instructions by what the call returned: the input record
+    // (unchanged), "" (dropped) or a record of its own; heartbeats apart.
+    let mut kinds = [(0u64, 0u64); 4];
     let file = std::fs::File::open(&trace).expect("trace");
     for line in std::io::BufReader::new(file).split(b'\n') {
         let line = line.expect("read");
@@ -69,10 +74,32 @@ fn main() {
             rb,
             rec.len() as i32,
         );
-        if func.call(&mut store, args).is_err() {
-            eprintln!("trap");
-        }
+        let ret = match func.call(&mut store, args) {
+            Ok(r) => r,
+            Err(_) => {
+                eprintln!("trap");
+                0
+            }
+        };
         let called = fuel(&store);
+        let kind = if tag == b"gopanic.tick" {
+            3
+        } else if ret == rb {
+            0
+        } else if ret != 0 && memory.data(&store).get(ret as u32 as usize) == Some(&0) {
+            1
+        } else {
+            2
+        };
+        if std::env::var_os("OPS_DUMP").is_some() {
+            eprintln!(
+                "{kind}\t{}\t{}",
+                copied - called,
+                String::from_utf8_lossy(&rec[..rec.len().min(160)])
+            );
+        }
+        kinds[kind].0 += 1;
+        kinds[kind].1 += copied - called;
         for b in [tb, rb] {
             if b != 0 {
                 let _ = free.call(&mut store, b);
@@ -88,4 +115,13 @@ fn main() {
         per(in_func),
         per(in_copies)
     );
+    for ((n, f), name) in kinds
+        .iter()
+        .zip(["unchanged", "dropped", "own record", "heartbeat"])
+    {
+        println!(
+            "  {name}: {n} calls, {:.0} instructions/call",
+            *f as f64 / (*n).max(1) as f64
+        );
+    }
 }

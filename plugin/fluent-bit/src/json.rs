@@ -113,7 +113,7 @@ impl Parser<'_> {
     }
 
     /// A string, quotes included; returns its range.
-    fn string(&mut self) -> Option<Range<usize>> {
+    pub(crate) fn string(&mut self) -> Option<Range<usize>> {
         let start = self.i;
         self.expect(b'"')?;
         loop {

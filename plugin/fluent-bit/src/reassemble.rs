@@ -24,15 +24,17 @@
 //! queue.
 
 use std::collections::VecDeque;
+use std::hash::Hasher;
+use std::ops::Range;
 
 use gopanic::reassembler::{Line, Output, Reassembler, Report, Split};
 use gopanic::record::{Profile, Shaper};
 use gopanic::time::{parse_rfc3339_nanos, rfc3339_nanos};
 
 use crate::Verdict;
-use crate::hash::FxMap;
-use crate::json::{Record, write_key, write_string};
-use crate::quick::glance;
+use crate::hash::{FxHasher, FxMap};
+use crate::json::{Record, decode_string, write_key, write_string};
+use crate::quick::{cri_record, glance};
 use crate::settings::Settings;
 
 /// Marks a record re-emitted by this filter; it then passes unchanged.
@@ -163,6 +165,10 @@ pub struct Filter {
     streams: FxMap<Sid, Stream>,
     /// The streams that hold something, by name.
     ids: FxMap<Key, Sid>,
+    /// How many of those streams fall in each slot of [`slot`]: a zero
+    /// tells the fast path that a stream holds nothing without building
+    /// its name or looking it up.
+    slots: Box<[u32; SLOTS]>,
     next_sid: u64,
     /// Streams held per tag, for the fast path when a record names its
     /// stream only after `log` (docker).
@@ -197,6 +203,7 @@ impl Filter {
             settings,
             streams: FxMap::default(),
             ids: FxMap::default(),
+            slots: Box::new([0; SLOTS]),
             next_sid: 0,
             tags: FxMap::default(),
             kept: FxMap::default(),
@@ -289,6 +296,9 @@ impl Filter {
                 if name.contains(&b'\\') {
                     return None;
                 }
+                if self.slots.get(slot(tag, name)) == Some(&0) {
+                    return Some(g.key_at);
+                }
                 self.scratch.clear();
                 self.scratch.extend_from_slice(tag);
                 self.scratch.push(0);
@@ -307,38 +317,46 @@ impl Filter {
         record: &[u8],
         out: &mut Vec<u8>,
     ) -> Verdict {
-        let Some(rec) = Record::parse(record) else {
-            self.stats.passed += 1;
-            return Verdict::Unchanged;
-        };
-        if rec.is_true(REEMITTED) {
-            self.stats.passed += 1;
-            return Verdict::Unchanged;
-        }
-        let Some((message, text)) = text_of(&rec) else {
-            if rec.is_true(TICK) {
-                return self.heartbeat(now, record, &rec, out);
+        let read = match cri_record(record) {
+            Some(members) => read_cri(record, &members),
+            None => {
+                let Some(rec) = Record::parse(record) else {
+                    self.stats.passed += 1;
+                    return Verdict::Unchanged;
+                };
+                if rec.is_true(REEMITTED) {
+                    self.stats.passed += 1;
+                    return Verdict::Unchanged;
+                }
+                match read_full(&rec) {
+                    Some(read) => read,
+                    None if rec.is_true(TICK) => return self.heartbeat(now, record, &rec, out),
+                    None => {
+                        self.stats.passed += 1;
+                        return Verdict::Unchanged;
+                    }
+                }
             }
-            self.stats.passed += 1;
-            return Verdict::Unchanged;
         };
+        let Read {
+            message,
+            text,
+            time,
+            stream,
+            shape,
+            marked_partial,
+        } = read;
         self.stats.lines_in += 1;
         if self.salt == 0 {
             self.salt = now.unsigned_abs().wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         }
-        let time = rec
-            .get_str("time")
-            .and_then(|t| parse_rfc3339_nanos(&t))
-            .unwrap_or(now);
+        let time = time.unwrap_or(now);
         let tag = String::from_utf8_lossy(tag).into_owned();
-        let key = self.stream_id(stream_key(&tag, &rec.get_str("stream").unwrap_or_default()));
-        let shape = shape_of(&rec, message);
+        let key = self.stream_id(stream_key(&tag, &stream));
         // Fluent Bit's `cri` multiline parser keeps the first chunk's `P`
         // on the lines it joins: only a text of whole chunks is a piece.
         let partial = match shape {
-            Shape::Cri(member) => {
-                rec.get_str(member).as_deref() == Some("P") && self.settings.is_chunk(text.len())
-            }
+            Shape::Cri(_) => marked_partial && self.settings.is_chunk(text.len()),
             Shape::Docker => !text.ends_with('\n') && self.settings.is_chunk(text.len()),
             Shape::Plain => false,
         };
@@ -387,6 +405,7 @@ impl Filter {
                 self.stats.passed += 1;
                 let own = Own {
                     raw: own.raw,
+                    time: own.time,
                     rewrite: merged || self.settings.profile == Profile::Ecs,
                 };
                 self.end_call(&tag, key, Some(own), out)
@@ -483,12 +502,7 @@ impl Filter {
             };
             if let Some(q) = at.and_then(|at| self.take_at(at)) {
                 if let Some(own) = &own {
-                    // Its time: the record's own, as a full reading takes it.
-                    let time = Record::parse(&own.raw)
-                        .and_then(|r| r.get_str("time"))
-                        .and_then(|t| parse_rfc3339_nanos(&t))
-                        .unwrap_or_default();
-                    let json = self.line_json(&own.raw, Some((tag, time)));
+                    let json = self.line_json(&own.raw, Some((tag, own.time)));
                     self.enqueue(tag.to_owned(), json);
                 }
                 self.stats.overflows += 1;
@@ -693,6 +707,9 @@ impl Filter {
         self.next_sid += 1;
         let sid = Sid(self.next_sid);
         *self.tags.entry(Box::from(tag_bytes(&name))).or_default() += 1;
+        if let Some(n) = self.slots.get_mut(slot_of(&name)) {
+            *n += 1;
+        }
         self.ids.insert(name.clone(), sid);
         self.streams.insert(
             sid,
@@ -733,6 +750,9 @@ impl Filter {
             return;
         };
         self.ids.remove(&s.name);
+        if let Some(n) = self.slots.get_mut(slot_of(&s.name)) {
+            *n = n.saturating_sub(1);
+        }
         let tag = tag_bytes(&s.name);
         if let Some(n) = self.tags.get_mut(tag) {
             *n = n.saturating_sub(1);
@@ -818,6 +838,8 @@ impl Filter {
 /// The current line, leaving on its own.
 struct Own {
     raw: Box<[u8]>,
+    /// Its time as read when it came (its `time`, else the host's).
+    time: i64,
     /// Its record must be written (merged from chunks, or renamed for
     /// ECS), not returned as the host's copy.
     rewrite: bool,
@@ -829,6 +851,56 @@ struct Own {
 /// member is looked for anywhere.
 fn is_reemitted(record: &[u8]) -> bool {
     record.ends_with(b",\"gopanic_reemitted\":true}")
+}
+
+/// What the filter reads of a line's record.
+#[derive(Debug, PartialEq, Eq)]
+struct Read {
+    /// The text came in `message` rather than `log`.
+    message: bool,
+    text: String,
+    /// Its `time`, when that is an RFC 3339 time.
+    time: Option<i64>,
+    stream: String,
+    shape: Shape,
+    /// Its CRI tag (`_p` or `logtag`) is `P`.
+    marked_partial: bool,
+}
+
+/// A line's record read in full; `None` when it has no text.
+fn read_full(rec: &Record<'_>) -> Option<Read> {
+    let (message, text) = text_of(rec)?;
+    let shape = shape_of(rec, message);
+    Some(Read {
+        message,
+        text,
+        time: rec.get_str("time").and_then(|t| parse_rfc3339_nanos(&t)),
+        stream: rec.get_str("stream").unwrap_or_default(),
+        shape,
+        marked_partial: match shape {
+            Shape::Cri(member) => rec.get_str(member).as_deref() == Some("P"),
+            _ => false,
+        },
+    })
+}
+
+/// A record of the exact `cri` shape, from the ranges [`cri_record`]
+/// found: what [`read_full`] reads, without collecting members.
+fn read_cri(record: &[u8], [time, stream, p, log]: &[Range<usize>; 4]) -> Read {
+    let string = |r: &Range<usize>| {
+        record
+            .get(r.clone())
+            .and_then(decode_string)
+            .unwrap_or_default()
+    };
+    Read {
+        message: false,
+        text: string(log),
+        time: parse_rfc3339_nanos(&string(time)),
+        stream: string(stream),
+        shape: Shape::Cri("_p"),
+        marked_partial: record.get(p.clone()) == Some(b"\"P\""),
+    }
 }
 
 /// The line's text: `log` when it is a string, else `message`.
@@ -868,6 +940,24 @@ fn stream_key(tag: &str, stream: &str) -> Key {
     k.push(0);
     k.extend_from_slice(stream.as_bytes());
     k.into()
+}
+
+/// Slots of the fast path's count of streams holding something.
+const SLOTS: usize = 256;
+
+/// The slot of the stream of `tag` named `name` (raw bytes).
+#[inline(always)]
+fn slot(tag: &[u8], name: &[u8]) -> usize {
+    let mut h = FxHasher::default();
+    h.write(tag);
+    h.write(name);
+    (h.finish() >> 56) as usize % SLOTS
+}
+
+/// [`slot`] of a stream's key (tag, NUL, name).
+fn slot_of(key: &[u8]) -> usize {
+    let tag = tag_bytes(key);
+    slot(tag, key.get(tag.len() + 1..).unwrap_or_default())
 }
 
 fn tag_bytes(key: &[u8]) -> &[u8] {
@@ -1371,6 +1461,7 @@ mod tests {
         let got = got.unwrap();
         assert_eq!(got["gopanic_tag"], "a");
         assert_eq!(got["log"], "line of a");
+        assert_eq!(got["gopanic_time"], rfc3339_nanos(T0 + 6 * S));
         assert_eq!(got["gopanic_overflow"], true);
         assert_eq!(r.f.queue_len(), 0);
     }
@@ -1417,6 +1508,48 @@ mod tests {
         let rep = r.tick(T0 + 6 * S).unwrap();
         assert_eq!(rep["gopanic_time"], rfc3339_nanos(T0));
         assert_eq!(rep["log"], PANIC.join("\n"));
+    }
+
+    /// The direct reading of `cri` records reads what the full reading
+    /// does, and leaves every other record to it.
+    #[test]
+    fn cri_records_read_directly_as_in_full() {
+        let t = r#""2027-01-15T08:00:00.5Z""#;
+        let direct = [
+            format!(r#"{{"time":{t},"stream":"stderr","_p":"F","log":"panic: x"}}"#),
+            format!(r#"{{"time":{t},"stream":"stdout","_p":"P","log":"caf\u00e9 \"q\" \\"}}"#),
+            format!(r#"{{"time":{t},"stream":"std\u006fut","_p":"F","log":""}}"#),
+            r#"{"time":"not a time","stream":"","_p":"F","log":"\tx\n"}"#.to_owned(),
+        ];
+        for r in &direct {
+            let members = cri_record(r.as_bytes()).unwrap_or_else(|| panic!("{r}"));
+            let rec = Record::parse(r.as_bytes()).unwrap();
+            assert_eq!(rec.members.len(), 4);
+            assert_eq!(
+                read_cri(r.as_bytes(), &members),
+                read_full(&rec).unwrap(),
+                "{r}"
+            );
+        }
+        let full = [
+            // More members, whitespace, another order or shape.
+            format!(r#"{{"time":{t},"stream":"s","_p":"F","log":"x","k":1}}"#),
+            format!(r#"{{"time":{t},"stream":"s","_p":"F","log":"x"}} "#),
+            format!(r#"{{"time":{t},"stream":"s","_p":"FF","log":"x"}}"#),
+            format!(r#"{{"stream":"s","time":{t},"_p":"F","log":"x"}}"#),
+            // Invalid strings: a full reading passes the record unchanged.
+            format!(
+                r#"{{"time":{t},"stream":"s","_p":"F","log":"a{}b"}}"#,
+                '\u{1}'
+            ),
+            format!(r#"{{"time":{t},"stream":"s\x","_p":"F","log":"x"}}"#),
+            format!(r#"{{"time":{t},"stream":"s","_p":"\","log":"x"}}"#),
+            format!(r#"{{"time":{t},"stream":"s","_p":"F","log":"x\"}}"#),
+            format!(r#"{{"time":{t},"stream":"s","_p":"F","log":"x"#),
+        ];
+        for r in &full {
+            assert!(cri_record(r.as_bytes()).is_none(), "{r}");
+        }
     }
 
     #[test]
