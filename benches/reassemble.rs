@@ -2,10 +2,11 @@
 //! (a) ordinary CRI log traffic with no crash (the common case: every line
 //!     of a node passes through), and
 //! (b) a `GOTRACEBACK=all` dump of 5,000 goroutines in CRI form.
-//! Each input is measured for decode alone, decode + reassemble, and decode
-//! + reassemble + parse + classify + JSON record output (what the CLI does);
-//! `parse+emit` measures the last two alone, on the reassembler's outputs,
-//! and `parse/…` the parser alone on the dump's report lines.
+//! Each input is measured for decode alone, decode and reassemble, and the
+//! whole path: decode, reassemble, parse, classify and JSON record output
+//! (what the CLI does); `parse+emit` measures the last steps alone, on the
+//! reassembler's outputs, and `parse/…` the parser alone on the dump's
+//! report lines.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gopanic::Event;
