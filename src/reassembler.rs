@@ -20,16 +20,12 @@
 //! before any line that followed its last line, except foreign lines that
 //! landed inside it, which leave as they arrive.
 
-use std::collections::HashSet;
-use std::hash::Hash;
-use std::sync::LazyLock;
-
-use memchr::memmem::FinderRev;
-
 use crate::crash::Event;
 use crate::grammar::{
     LineKind, Opening, Pos, is_location, is_log_line, line_kind, location_head, role,
 };
+use std::collections::HashSet;
+use std::hash::Hash;
 
 mod table;
 use table::Table;
@@ -1796,8 +1792,7 @@ fn root_of(text: &str) -> Option<(bool, &str)> {
     let rest = text.strip_prefix('\t')?;
     let (file, _) = location_head(rest).rsplit_once(':')?;
     // A searcher built once (see `location_head`).
-    static SRC: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new("/src/"));
-    if let Some(at) = SRC.rfind(file.as_bytes())
+    if let Some(at) = file.rfind("/src/")
         && let Some((goroot, pkg)) = file.split_at_checked(at + 5)
         && is_std_path(pkg)
     {
