@@ -2,6 +2,7 @@
 //! lines without joining them first, and sizes without writing.
 
 use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
 
 use crate::reassembler::Line;
 
@@ -37,24 +38,22 @@ impl<L: Line> Serialize for Text<'_, L> {
 }
 
 /// Counts bytes written.
-struct Count(usize);
-
-impl std::io::Write for Count {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// The length of `v`'s JSON. Only records over their byte bound measure
+/// their parts, so this writes into a scratch buffer rather than a counting
+/// writer: one more serializer type would add its own copy of every
+/// `Serialize` impl to the wasm builds.
+pub fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
+    let mut buf = Vec::new();
+    // Writing to a Vec cannot fail; on the impossible error the count stays short.
+    let _ = serde_json::to_writer(&mut buf, v);
+    buf.len()
 }
 
-/// The length of `v`'s JSON, without building it.
-pub fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
-    let mut c = Count(0);
-    // Counting cannot fail; on the impossible error the count stays short.
-    let _ = serde_json::to_writer(&mut c, v);
-    c.0
+/// The JSON object in `bytes` (which serde_json wrote), read back as a map.
+/// Read as `&str`: serde_json's reader for slices would be a second copy of
+/// its whole deserializer in the wasm builds.
+pub fn object_of(bytes: &[u8]) -> Option<Map<String, Value>> {
+    serde_json::from_str(std::str::from_utf8(bytes).ok()?).ok()
 }
 
 /// The bytes `,"name":value` takes in an object, `name` needing no escape.

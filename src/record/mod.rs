@@ -160,8 +160,10 @@ impl Shaper {
         event: Event,
         lines: &'l [L],
         split: Option<Split>,
-    ) -> Shaped<'l, L> {
-        let texts: Vec<&str> = lines.iter().map(Line::text).collect();
+    ) -> Shaped<'l> {
+        // From here on only the texts count: the rest is written for
+        // `&str` lines once, not again for every host's line type.
+        let texts: Vec<&'l str> = lines.iter().map(Line::text).collect();
         let crash = parse(event, &texts);
         let c = classify(&crash);
         let mut verdict = Verdict {
@@ -194,7 +196,7 @@ impl Shaper {
             profile: self.profile,
             limits: self.limits.clone(),
             event,
-            lines,
+            lines: texts,
             crash,
             verdict,
             level,
@@ -216,11 +218,11 @@ impl Profile {
 
 /// A parsed and classified report, ready to be written.
 #[derive(Debug)]
-pub struct Shaped<'l, L> {
+pub struct Shaped<'l> {
     profile: Profile,
     limits: Limits,
     event: Event,
-    lines: &'l [L],
+    lines: Vec<&'l str>,
     crash: Crash,
     verdict: Verdict,
     level: Level,
@@ -266,7 +268,7 @@ pub struct Flat<'a> {
     pub go_report_id: Option<ReportId>,
 }
 
-impl<'l, L: Line> Shaped<'l, L> {
+impl<'l> Shaped<'l> {
     /// Writes the text under `key` instead (a collector's own field).
     pub fn set_text_key(&mut self, key: impl Into<Cow<'static, str>>) {
         self.text_key = key.into();
@@ -340,7 +342,7 @@ impl<'l, L: Line> Shaped<'l, L> {
         let all = buckets(&self.crash.goroutines);
         let mut members = self.members(message.as_deref(), &all);
         let at = buf.len();
-        let text = (self.text_key.as_ref(), self.lines);
+        let text = (self.text_key.as_ref(), &self.lines[..]);
         write_members(buf, text, &members, has_base);
         let Some(max) = self.limits.max_record_bytes else {
             return;
@@ -353,7 +355,7 @@ impl<'l, L: Line> Shaped<'l, L> {
                 return;
             }
             buf.truncate(at);
-            let text = (self.text_key.as_ref(), self.lines);
+            let text = (self.text_key.as_ref(), &self.lines[..]);
             write_members(buf, text, &members, has_base);
         }
     }
@@ -381,11 +383,11 @@ impl<'l, L: Line> Shaped<'l, L> {
     pub fn to_map(&self, base: &Map<String, Value>) -> Map<String, Value> {
         let mut buf = Vec::new();
         self.write_with_base(base, &mut buf);
-        serde_json::from_slice(&buf).unwrap_or_default()
+        json::object_of(&buf).unwrap_or_default()
     }
 
-    fn members<'a>(&'a self, message: Option<&'a str>, all: &[Bucket<'a>]) -> Members<'a, L> {
-        let text = Text(self.lines);
+    fn members<'a>(&'a self, message: Option<&'a str>, all: &[Bucket<'a>]) -> Members<'a, &'l str> {
+        let text = Text(&self.lines[..]);
         let cap = self.limits.max_message_bytes.unwrap_or(usize::MAX);
         let go = self.go(message, all, cap);
         let ecs = (self.profile == Profile::Ecs).then(|| {
@@ -586,10 +588,10 @@ fn droppable<L: Line>(m: &Members<'_, L>) -> Vec<(Part, usize)> {
 /// lists them in `go.cut`), read back from its JSON: only a record whose
 /// header alone is over the bound gets here.
 fn site_members(site: &Site<'_>) -> Vec<String> {
-    match serde_json::to_value(site) {
-        Ok(Value::Object(o)) => o.into_iter().map(|(k, _)| k).collect(),
-        _ => Vec::new(),
-    }
+    // Through bytes, not `to_value`: see `json_len`.
+    let mut buf = Vec::new();
+    let _ = serde_json::to_writer(&mut buf, site);
+    json::object_of(&buf).map_or_else(Vec::new, |o| o.into_iter().map(|(k, _)| k).collect())
 }
 
 /// `4980 × chan receive in worker.(*Pool).run; 20 × select in main.loop`.
@@ -631,10 +633,14 @@ pub fn find_report(text: &str) -> Option<Event> {
     {
         return None;
     }
-    let mut r: Reassembler<(), &str> = Reassembler::new(Config::default());
+    // The types the line pipeline reassembles with (a one-byte stream key,
+    // `LogLine`): one more instantiation of the reassembler would cost the
+    // wasm builds its whole code again, and this path is not hot.
+    let mut r: Reassembler<u8, LogLine> = Reassembler::new(Config::default());
     let mut out = Vec::new();
     for line in text.split('\n') {
-        r.push(&(), line.strip_suffix('\r').unwrap_or(line), 0, &mut out);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        r.push(&0, LogLine::plain(line.to_owned()), 0, &mut out);
         if let Some(event) = first_report(&out) {
             return Some(event);
         }

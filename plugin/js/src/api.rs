@@ -174,10 +174,12 @@ pub fn parse(text: &str) -> Result<Vec<u8>, String> {
     let event = find_report(text).ok_or("no Go crash report found in the text")?;
     let crash = parse_crash(event, &report_lines(text));
     let verdict = classify(&crash);
-    let mut m = match serde_json::to_value(&crash) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
+    // Through bytes, not `to_value`: a second serializer type would add its
+    // own copy of every `Serialize` impl of the crash model to the wasm.
+    // Read back as `&str`: the slice reader is another copy of serde_json's
+    // deserializer.
+    let json = serde_json::to_string(&crash).map_err(|e| e.to_string())?;
+    let mut m: Map<String, Value> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
     // Labels are an object already, as in records (`labels.request_id`).
     m.insert("event".into(), json!(event.as_str()));
     m.insert("class".into(), json!(verdict.class));
