@@ -451,7 +451,10 @@ def check_rules(loki, truth, run, t0, old_visible):
                              {k: v for k, v in counts.items() if v > 5})
             elif name in ("GoNewCrashFingerprint", "GoCrashRegression"):
                 if name == "GoNewCrashFingerprint":
-                    chosen = [c for c in recent if c["go_fingerprint"] not in prev7 | older]
+                    # What Loki holds: a Loki that rejected the 10-day-old
+                    # records fires for their fingerprints too.
+                    seen = prev7 | (older if old_visible else set())
+                    chosen = [c for c in recent if c["go_fingerprint"] not in seen]
                 else:
                     chosen = [c for c in recent
                               if c["go_fingerprint"] not in prev7 and c["go_fingerprint"] in older]
