@@ -350,16 +350,19 @@ pub fn may_start_report(line: &str) -> bool {
 /// `panic:` reads as a pre-1.23 multi-line value), its shape says that
 /// another writer wrote it.
 pub fn is_log_line(line: &str) -> bool {
+    is_log_line_of_kind(line_kind(line), line)
+}
+
+/// [`is_log_line`] of a line whose [`line_kind`] the caller has already.
+pub fn is_log_line_of_kind(kind: LineKind, line: &str) -> bool {
     // A line of the crash grammar is never another writer's, whatever its
     // prefix (`2026/11/27 05:20:58 http: panic serving …`).
-    if line_kind(line) != LineKind::Other {
+    if kind != LineKind::Other {
         return false;
     }
     let b = line.as_bytes();
     match b.first() {
-        Some(b'{') => {
-            line.ends_with('}') && serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok()
-        }
+        Some(b'{') => line.ends_with('}') && crate::json_check::is_json(line),
         Some(c) if c.is_ascii_digit() => is_date_time(b),
         Some(b'I' | b'W' | b'E' | b'F') if is_klog(b) => true,
         Some(b'[') => line

@@ -89,6 +89,7 @@ pub mod container;
 pub mod crash;
 pub mod event;
 pub mod grammar;
+pub mod json_check;
 pub mod parse;
 pub mod pipeline;
 pub mod reassembler;

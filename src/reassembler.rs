@@ -22,7 +22,8 @@
 
 use crate::crash::Event;
 use crate::grammar::{
-    LineKind, Opening, Pos, is_location, is_log_line, line_kind, location_head, role,
+    LineKind, Opening, Pos, is_location, is_log_line, is_log_line_of_kind, line_kind,
+    location_head, role,
 };
 use std::collections::HashSet;
 use std::hash::Hash;
@@ -185,6 +186,9 @@ struct HeldLine<L> {
     /// A report that took a later line and left this one (a blank line
     /// kept as another report's separator).
     declined: u64,
+    /// [`is_log_line`] of its text, asked once: counting held lines asks
+    /// it of every held line again on every new one.
+    log_line: bool,
 }
 
 /// Where a report is in the grammar and what its last lines allow next:
@@ -624,7 +628,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         work: &mut Vec<Timed<L>>,
         out: &mut Vec<Output<K, L>>,
     ) {
-        let log_line = is_log_line(t.line.text());
+        let log_line = is_log_line_of_kind(kind, t.line.text());
         if fit.end_unconfirmed && !log_line {
             self.disprove(key, t, work, out);
             return;
@@ -715,7 +719,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         let count = if log_line {
             since.count()
         } else {
-            since.filter(|h| !is_log_line(h.line.text())).count()
+            since.filter(|h| !h.log_line).count()
         };
         if count >= limit {
             work.push(t);
@@ -727,6 +731,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             time: t.time,
             after: self.next_seq,
             declined: 0,
+            log_line,
         });
     }
 
@@ -748,7 +753,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             return Some(t);
         }
         let text = t.line.text();
-        if is_log_line(text) {
+        if is_log_line_of_kind(kind, text) {
             // Another writer's line: it changes nothing here.
             self.stats.foreign_lines += 1;
             out.push(Output::Line(key.clone(), t.line));
@@ -839,6 +844,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         match step {
             Some((i, Step::Continue(pos))) => self.continue_report(key, i, t, kind, pos, out),
             _ if kind == LineKind::Blank || seq == 0 => s.held.push(HeldLine {
+                log_line: is_log_line_of_kind(kind, t.line.text()),
                 line: t.line,
                 time: t.time,
                 after,
@@ -1044,6 +1050,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             let after = self.next_seq;
             match self.open.get_mut(key) {
                 Some(s) if !stream_done => s.held.push(HeldLine {
+                    log_line: is_log_line(first.text()),
                     line: first,
                     time: r.last_time,
                     after,
@@ -1512,7 +1519,7 @@ fn settle_held<K: Clone, L: Line>(
         let text = h.line.text();
         let mine = mine(&h);
         let blank = is_blank(text);
-        let value = value_lines && last_blank.is_some_and(|b| j < b) && !is_log_line(text);
+        let value = value_lines && last_blank.is_some_and(|b| j < b) && !h.log_line;
         // Go prints one blank line before a block: with several reports
         // open, an earlier blank may be another report's separator.
         let separator = blank && takes_separator(kind) && (!several || last_blank == Some(j));
