@@ -352,8 +352,11 @@ impl Filter {
             self.salt = now.unsigned_abs().wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         }
         let time = time.unwrap_or(now);
-        let tag = String::from_utf8_lossy(tag).into_owned();
-        let key = self.stream_id(stream_key(&tag, &stream));
+        let tag = match std::str::from_utf8(tag) {
+            Ok(t) => t.to_owned(),
+            Err(_) => String::from_utf8_lossy(tag).into_owned(),
+        };
+        let key = self.stream_id(&tag, &stream);
         // Fluent Bit's `cri` multiline parser keeps the first chunk's `P`
         // on the lines it joins: only a text of whole chunks is a piece.
         let partial = match shape {
@@ -701,10 +704,17 @@ impl Filter {
 
     /// The id of the stream named `name`, with its state (created empty if
     /// it holds nothing yet).
-    fn stream_id(&mut self, name: Key) -> Sid {
-        if let Some(&sid) = self.ids.get(&name) {
+    fn stream_id(&mut self, tag: &str, stream: &str) -> Sid {
+        // Looked up through the scratch buffer: a stream's name is built
+        // (allocated) only when the stream is new.
+        self.scratch.clear();
+        self.scratch.extend_from_slice(tag.as_bytes());
+        self.scratch.push(0);
+        self.scratch.extend_from_slice(stream.as_bytes());
+        if let Some(&sid) = self.ids.get(self.scratch.as_slice()) {
             return sid;
         }
+        let name: Key = self.scratch.as_slice().into();
         self.next_sid += 1;
         let sid = Sid(self.next_sid);
         *self.tags.entry(Box::from(tag_bytes(&name))).or_default() += 1;
@@ -897,7 +907,13 @@ fn read_cri(record: &[u8], [time, stream, p, log]: &[Range<usize>; 4]) -> Read {
     Read {
         message: false,
         text: string(log),
-        time: parse_rfc3339_nanos(&string(time)),
+        // A time without escapes needs no copy: only its digits are read.
+        time: match record.get(time.start + 1..time.end.saturating_sub(1)) {
+            Some(t) if !t.contains(&b'\\') => {
+                std::str::from_utf8(t).ok().and_then(parse_rfc3339_nanos)
+            }
+            _ => parse_rfc3339_nanos(&string(time)),
+        },
         stream: string(stream),
         shape: Shape::Cri("_p"),
         marked_partial: record.get(p.clone()) == Some(b"\"P\""),
@@ -933,14 +949,6 @@ fn strip_newline(mut text: String) -> String {
         }
     }
     text
-}
-
-fn stream_key(tag: &str, stream: &str) -> Key {
-    let mut k = Vec::with_capacity(tag.len() + 1 + stream.len());
-    k.extend_from_slice(tag.as_bytes());
-    k.push(0);
-    k.extend_from_slice(stream.as_bytes());
-    k.into()
 }
 
 /// Slots of the fast path's count of streams holding something.
