@@ -90,7 +90,11 @@ export interface GoGoroutine {
   gp?: string; m?: string; mp?: string; labels?: Record<string, string>;
   frames: GoFrame[]; elided_frames?: number; stack_unavailable?: boolean; created_by?: GoCreatedBy;
 }
-export interface GoPanic { value: string; runtime_error: boolean; go_type?: string; recovered: boolean; }
+export interface GoPanic {
+  value: string; runtime_error: boolean; go_type?: string; recovered: boolean;
+  /** `value` was cut at the copied-text cap (16 KiB); `log` holds it whole. */
+  value_truncated?: true;
+}
 export interface GoBucket {
   count: number; state: string; wait_minutes_min?: number; wait_minutes_max?: number;
   top_function?: string; top_file?: string; top_line?: number; first_goroutine: number;
@@ -107,7 +111,10 @@ export interface GoRace {
 /** The `go` object of a report record (docs/record-schema.md). */
 export interface GoFields {
   schema: 1; event: GoEvent; class: GoClass; fatal: boolean; recoverable: boolean;
-  message?: string; value_type?: string; fingerprint: string;
+  message?: string;
+  /** `message` was cut at the copied-text cap (16 KiB); `log` holds it whole. */
+  message_truncated?: true;
+  value_type?: string; fingerprint: string;
   goroutine?: { id: number; state: string; wait_minutes?: number; labels?: Record<string, string> };
   top_frame?: { function: string; package: string; file: string; line: number };
   signal?: GoSignal; http_remote?: string;
@@ -115,7 +122,7 @@ export interface GoFields {
   cut?: string[]; report_id?: string; part?: number;
   panics?: GoPanic[]; goroutines?: GoGoroutine[]; goroutines_omitted?: number;
   goroutine_buckets?: GoBucket[]; goroutine_buckets_omitted?: number;
-  fatal_error?: string; fault_address?: string; in_cgo?: true;
+  fatal_error?: string; fatal_error_truncated?: true; fault_address?: string; in_cgo?: true;
   runtime_notes?: string[]; runtime_stacks?: string[]; registers?: string; race?: GoRace;
 }
 
@@ -129,8 +136,18 @@ export interface GoRecord {
   stream?: string;
   log?: string | { level: Level };
   message?: string;
+  /** A piece of a line longer than `maxLineBytes`: the stream's next record continues its text. */
+  continued?: true;
   level?: Level;
   go?: GoFields;
+  /** Flat copies of `go` fields (for Loki structured metadata and `| json`), strings. */
+  go_event?: GoEvent;
+  go_class?: GoClass;
+  go_fatal?: "true" | "false";
+  go_fingerprint?: string;
+  go_report_id?: string;
+  go_top_frame_function?: string;
+  ecs?: { version: string };
   error?: { message?: string; type?: GoClass; stack_trace?: string };
   event?: { kind: "event"; category: ["process"]; type: ["end"] | ["info"]; outcome: "failure" };
   /** `enrich` keeps the fields of the record it was given. */
