@@ -70,11 +70,18 @@ struct Sid(u64);
 struct Held {
     text: String,
     id: u64,
+    /// The length of its record, kept beside it while the core holds it.
+    raw_len: usize,
 }
 
 impl Line for Held {
     fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The text and the record kept for it: what `max_held_bytes` bounds.
+    fn mem_bytes(&self) -> usize {
+        self.text.len() + self.raw_len
     }
 }
 
@@ -480,10 +487,12 @@ impl Filter {
     ) -> Option<Kept> {
         self.next_id += 1;
         let id = self.next_id;
-        self.hold(key, raw.len() + text.len());
+        let raw_len = raw.len();
+        self.hold(key, raw_len + text.len());
         self.kept.insert(id, Kept { raw, time, message });
         let mut outputs = Vec::new();
-        self.core.push(&key, Held { text, id }, time, &mut outputs);
+        let line = Held { text, id, raw_len };
+        self.core.push(&key, line, time, &mut outputs);
         self.sort(outputs, Some(key), current.then_some(id), None)
     }
 
@@ -1423,20 +1432,65 @@ mod tests {
     }
 
     #[test]
-    fn memory_bound_closes_the_largest_and_says_so() {
+    fn memory_bound_splits_the_largest_report_into_parts() {
+        // The core counts each line with its record and its own bookkeeping
+        // (about 190 bytes a line here, a few hundred a stream): the big
+        // report crosses 4,000 bytes about its 20th line.
         let mut r = Run::new(Settings {
-            max_held_bytes: 600,
+            max_held_bytes: 4000,
             ..Settings::default()
         });
         r.push("small", T0, "stderr", "panic: s");
-        for l in PANIC {
+        let mut big = vec!["panic: boom", "", "goroutine 1 [running]:"];
+        for _ in 0..20 {
+            big.extend(["main.f()", "\t/app/main.go:5 +0x25"]);
+        }
+        for l in &big {
             r.push("big", T0, "stderr", l);
         }
-        let rep = r.slots.pop().unwrap();
-        assert_eq!(rep["gopanic_tag"], "big");
-        assert_eq!(rep["gopanic_closed"], "memory_limit");
-        assert!(r.f.held_bytes() <= 600);
-        assert_eq!(r.f.open_streams(), 1);
+        // The core, bounded like the filter, let the big report out in parts
+        // as it grew (each took the slot of an absorbed line); the rest
+        // leaves by heartbeat as the last part. None was closed.
+        assert!(r.f.held_bytes() <= 4000, "{}", r.f.held_bytes());
+        for i in 1..=30 {
+            if let Some(rec) = r.tick(T0 + i * S) {
+                r.slots.push(rec);
+            }
+        }
+        let parts: Vec<&Value> = r.slots.iter().filter(|v| v["gopanic_tag"] == "big").collect();
+        assert!(parts.len() >= 2, "{parts:?}");
+        for (i, p) in parts.iter().enumerate() {
+            assert_eq!(p["go"]["part"], i + 1);
+            assert_eq!(p["go"]["report_id"], parts[0]["go"]["report_id"]);
+            assert_eq!(p["go"]["truncated"], true, "{p}");
+            assert!(p.get("gopanic_closed").is_none());
+        }
+        let lines: u64 = parts.iter().map(|p| p["go"]["lines"].as_u64().unwrap()).sum();
+        assert_eq!(lines, big.len() as u64);
+        assert_eq!(r.f.stats().memory_closes, 0);
+    }
+
+    #[test]
+    fn memory_bound_closes_a_partial_line_and_says_so() {
+        let mut r = Run::new(Settings {
+            max_held_bytes: 600,
+            chunk_bytes: 8,
+            ..Settings::default()
+        });
+        // Chunks of a line Fluent Bit left partial pile up past the bound:
+        // the stream is closed, the gathered text leaves as a line.
+        let mut left = None;
+        for i in 0..100 {
+            let rec = format!(r#"{{"time":"2026-11-27T06:51:01Z","stream":"stderr","_p":"P","log":"chunk{i:03}"}}"#);
+            if let (_, Some(v)) = r.raw("big", T0, rec.as_bytes()) {
+                left = Some(v);
+                break;
+            }
+        }
+        assert!(r.f.held_bytes() <= 600, "{}", r.f.held_bytes());
+        assert_eq!(r.f.stats().memory_closes, 1);
+        let closed = left.or_else(|| r.tick(T0 + S)).expect("the closed line");
+        assert!(closed["log"].as_str().unwrap().starts_with("chunk000chunk001"), "{closed}");
     }
 
     #[test]

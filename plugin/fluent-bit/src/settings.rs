@@ -165,6 +165,11 @@ impl Settings {
             },
             max_report_lines: self.max_report_lines.max(1),
             max_open_streams: self.max_open_streams.max(1),
+            // The core counts a line's text and record (`Held::mem_bytes`)
+            // as the filter does: past the bound, the report holding the
+            // most leaves as a part and goes on in further parts, before
+            // the filter's own bound (partial lines too) closes a stream.
+            max_held_bytes: self.max_held_bytes.max(1),
             ..d
         }
     }
