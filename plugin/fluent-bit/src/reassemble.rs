@@ -359,9 +359,11 @@ impl Filter {
             self.salt = now.unsigned_abs().wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         }
         let time = time.unwrap_or(now);
+        // Borrowed: Fluent Bit's tags are UTF-8 (`from_utf8` has the ASCII
+        // fast path the lossy decoder lacks); only another tag is copied.
         let tag = match std::str::from_utf8(tag) {
-            Ok(t) => t.to_owned(),
-            Err(_) => String::from_utf8_lossy(tag).into_owned(),
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(tag),
         };
         let key = self.stream_id(&tag, &stream);
         // Fluent Bit's `cri` multiline parser keeps the first chunk's `P`
