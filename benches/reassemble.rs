@@ -8,6 +8,9 @@
 //! reassembler's outputs, and `parse/…` the parser alone on the dump's
 //! report lines.
 
+// A measuring tool: a failed step stops it with its message.
+#![allow(missing_docs, clippy::restriction)]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gopanic::Event;
 use gopanic::container::{Decoder, Format, LogLine};
@@ -214,5 +217,6 @@ fn bench_parse(c: &mut Criterion) {
     g.finish();
 }
 
+// The criterion groups: the stages on two inputs, and parsing alone.
 criterion_group!(benches, bench, bench_parse);
 criterion_main!(benches);

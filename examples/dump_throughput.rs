@@ -12,6 +12,9 @@
 //! classify, fingerprint and write the JSON records.
 //! Prints one JSON object: CPU seconds per iteration and MiB per CPU second.
 
+// A measuring tool: a failed step stops it with its message.
+#![allow(clippy::restriction)]
+
 use gopanic::pipeline::{Options, Pipeline};
 use std::hint::black_box;
 

@@ -416,10 +416,15 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// Goroutines with the same state and frames, counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bucket<'a> {
+    /// Goroutines in the bucket.
     pub count: usize,
+    /// Their state, as printed (`chan receive`).
     pub state: &'a str,
+    /// The shortest wait among them, in minutes, when printed.
     pub min_wait_minutes: Option<u64>,
+    /// The longest wait among them, in minutes, when printed.
     pub max_wait_minutes: Option<u64>,
+    /// Their innermost frame outside the runtime, if any.
     pub top_frame: Option<&'a Frame>,
     /// The lowest goroutine id in the bucket.
     pub first_id: u64,

@@ -17,8 +17,11 @@ pub enum Format {
     /// Detect per line: CRI, docker json-file, else plain.
     #[default]
     Auto,
+    /// CRI (containerd, CRI-O): `<time> <stream> <P|F> <text>`.
     Cri,
+    /// Docker's json-file driver: `{"log":…,"stream":…,"time":…}`.
     Docker,
+    /// Lines as they are.
     Plain,
 }
 
@@ -40,14 +43,18 @@ impl std::str::FromStr for Format {
 /// The envelope a line arrived in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Envelope {
+    /// A CRI line.
     Cri,
+    /// A docker json-file line.
     Docker,
+    /// No envelope (plain text, or a line that claimed one and broke it).
     Plain,
 }
 
 /// One logical line of a container's output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
+    /// The envelope it arrived in.
     pub envelope: Envelope,
     /// The timestamp exactly as the runtime wrote it (CRI and docker only).
     pub time: Option<String>,

@@ -275,6 +275,7 @@ pub struct RaceGoroutine {
 }
 
 impl Signal {
+    /// A signal known by name only (`SIGSEGV`), its other fields unset.
     pub fn named(name: &str) -> Self {
         Signal {
             name: name.to_owned(),

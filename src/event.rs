@@ -98,6 +98,7 @@ fn lookup<'a>(event: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
 /// How events are read.
 #[derive(Debug, Clone)]
 pub struct EventFormat {
+    /// The fields that name an event's stream.
     pub keys: StreamKeys,
     /// Fields that may hold the line's text, in order of preference.
     pub text_fields: Vec<String>,
@@ -262,6 +263,7 @@ pub struct EventStreams<L> {
 }
 
 impl<L: Line + Borrow<JsonEvent>> EventStreams<L> {
+    /// A reassembler of events with the core's configuration `cfg`.
     pub fn new(cfg: Config) -> Self {
         EventStreams {
             reassembler: Reassembler::new(cfg),

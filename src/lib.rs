@@ -71,18 +71,9 @@
 //! assert_eq!(report.lines.len(), 5);
 //! ```
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic,
-        clippy::unreachable,
-        clippy::todo,
-        clippy::string_slice
-    )
-)]
+// Unit tests assert by panicking; the workspace's no-panic lints
+// (Cargo.toml) are for host code.
+#![cfg_attr(test, allow(clippy::restriction))]
 
 pub mod classify;
 pub mod container;

@@ -128,6 +128,7 @@ impl Default for Config {
 /// A crash report, or one part of one that hit a bound.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report<L> {
+    /// What kind of report it is.
     pub event: Event,
     /// The report's lines in order (foreign lines excluded).
     pub lines: Vec<L>,
@@ -136,6 +137,7 @@ pub struct Report<L> {
     pub split: Option<Split>,
 }
 
+/// Where a part stands in a report split by a bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Split {
     /// Identifies the report across its parts: unique per reassembler, so
@@ -150,15 +152,20 @@ pub struct Split {
 pub enum Output<K, L> {
     /// An ordinary line, exactly as pushed.
     Line(K, L),
+    /// A crash report (or one part of it), from the stream's first line of it.
     Report(K, Report<L>),
 }
 
 /// Counters since creation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Lines pushed.
     pub lines_in: u64,
+    /// Reports that left (a split report counts once).
     pub reports: u64,
+    /// Parts of split reports that left.
     pub report_parts: u64,
+    /// Lines found to be another writer's while a report was open.
     pub foreign_lines: u64,
 }
 

@@ -3,6 +3,9 @@
 //! fingerprint is the same for one program across Go versions and build
 //! paths and differs between programs.
 
+// Tests assert by panicking; clippy's restriction lints are for host code.
+#![allow(clippy::restriction)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,6 +5,9 @@
 //! removed), and the Kubernetes copies match. Whether the pipeline does what
 //! it should is checked in the real Fluent Bit (`tests/real-hosts/`).
 
+// Tests assert by panicking; clippy's restriction lints are for host code.
+#![allow(clippy::restriction)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -5,10 +5,17 @@
 //! the fuzzer's input layout. `GOPANIC_FUZZ_REPLAY=<dir>` replays a
 //! directory of inputs too (a fuzzer corpus, say).
 
+// Tests assert by panicking; clippy's restriction lints are for host code.
+#![allow(clippy::restriction)]
+
+// The fuzz crate\'s public API, included here as modules.
 #[path = "../fuzz/src/log_pipeline.rs"]
+#[allow(unreachable_pub)]
 mod log_pipeline;
 
+// The fuzz crate\'s public API, included here as modules.
 #[path = "../fuzz/src/replay.rs"]
+#[allow(unreachable_pub)]
 mod replay;
 
 use std::path::Path;

@@ -3,6 +3,9 @@
 //! the class list (`src/classify.rs`): this test fails when they differ.
 //! `GOPANIC_BLESS=1 cargo test --test schema_doc` rewrites the tables.
 
+// Tests assert by panicking; clippy's restriction lints are for host code.
+#![allow(clippy::restriction)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -42,7 +42,7 @@ impl<L: Line> Serialize for Text<'_, L> {
 /// their parts, so this writes into a scratch buffer rather than a counting
 /// writer: one more serializer type would add its own copy of every
 /// `Serialize` impl to the wasm builds.
-pub fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
+pub(super) fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
     let mut buf = Vec::new();
     // Writing to a Vec cannot fail; on the impossible error the count stays short.
     let _ = serde_json::to_writer(&mut buf, v);
@@ -52,18 +52,18 @@ pub fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
 /// The JSON object in `bytes` (which serde_json wrote), read back as a map.
 /// Read as `&str`: serde_json's reader for slices would be a second copy of
 /// its whole deserializer in the wasm builds.
-pub fn object_of(bytes: &[u8]) -> Option<Map<String, Value>> {
+pub(super) fn object_of(bytes: &[u8]) -> Option<Map<String, Value>> {
     serde_json::from_str(std::str::from_utf8(bytes).ok()?).ok()
 }
 
 /// The bytes `,"name":value` takes in an object, `name` needing no escape.
-pub fn member_len<T: Serialize + ?Sized>(name: &str, v: &T) -> usize {
+pub(super) fn member_len<T: Serialize + ?Sized>(name: &str, v: &T) -> usize {
     name.len() + 4 + json_len(v)
 }
 
 /// Appends `s` as a JSON string (quotes included), escaped exactly as
 /// serde_json escapes it.
-pub fn write_str(buf: &mut Vec<u8>, s: &str) {
+pub(super) fn write_str(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
     write_str_contents(buf, s);
     buf.push(b'"');
@@ -73,7 +73,7 @@ pub fn write_str(buf: &mut Vec<u8>, s: &str) {
 /// backslash, `\b \t \n \f \r` short, other control characters `\u00XX`.
 /// Bytes are taken 8 at a time: a word with nothing to escape (log text is
 /// mostly such words) is copied whole.
-pub fn write_str_contents(buf: &mut Vec<u8>, s: &str) {
+pub(super) fn write_str_contents(buf: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     buf.reserve(bytes.len() + 2);
     let mut words = bytes.chunks_exact(8);

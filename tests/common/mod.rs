@@ -11,18 +11,18 @@ use gopanic::reassembler::{Config, Line, Output, Reassembler};
 use serde::Deserialize;
 
 /// Each fixture's three files and their formats.
-pub const FORMATS: [(&str, Format); 3] = [
+pub(crate) const FORMATS: [(&str, Format); 3] = [
     ("cri.log", Format::Cri),
     ("docker.log", Format::Docker),
     ("plain.log", Format::Plain),
 ];
 
-pub fn corpus_dir() -> PathBuf {
+pub(crate) fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus")
 }
 
 #[derive(Debug, Deserialize, Clone)]
-pub struct TruthLine {
+pub(crate) struct TruthLine {
     pub stream: String,
     pub time: String,
     pub text: String,
@@ -30,7 +30,7 @@ pub struct TruthLine {
 }
 
 #[derive(Debug, Deserialize, Clone)]
-pub struct TruthReport {
+pub(crate) struct TruthReport {
     pub event: String,
     pub stream: String,
     pub lines: Vec<usize>,
@@ -54,13 +54,13 @@ pub struct TruthReport {
 }
 
 #[derive(Debug, Deserialize, Clone)]
-pub struct TruthFrame {
+pub(crate) struct TruthFrame {
     pub function: String,
     pub file: String,
 }
 
 #[derive(Debug, Deserialize, Clone)]
-pub struct Truth {
+pub(crate) struct Truth {
     pub case: String,
     pub go_version: String,
     pub gotraceback: String,
@@ -70,7 +70,7 @@ pub struct Truth {
 }
 
 /// One fixture run: its directory and ground truth.
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub dir: PathBuf,
     pub truth: Truth,
 }
@@ -78,7 +78,7 @@ pub struct Fixture {
 impl Fixture {
     /// The Go program the run comes from: cases such as `gotraceback_all`
     /// share the program `gotraceback`.
-    pub fn program(&self) -> String {
+    pub(crate) fn program(&self) -> String {
         let programs = corpus_dir().join("../programs");
         let case = &self.truth.case;
         if programs.join(case).is_dir() {
@@ -94,7 +94,7 @@ impl Fixture {
         if best.is_empty() { case.clone() } else { best }
     }
 
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         let dir = &self.dir;
         dir.strip_prefix(corpus_dir())
             .or_else(|_| dir.strip_prefix(multi_dir()))
@@ -105,17 +105,17 @@ impl Fixture {
 }
 
 /// The several-writer fixtures (`tests/fixtures/multi`).
-pub fn multi_dir() -> PathBuf {
+pub(crate) fn multi_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/multi")
 }
 
 /// Every `truth.json` under the corpus, sorted by path.
-pub fn fixtures() -> Vec<Fixture> {
+pub(crate) fn fixtures() -> Vec<Fixture> {
     fixtures_in(&corpus_dir())
 }
 
 /// Every `truth.json` under `root`, sorted by path.
-pub fn fixtures_in(root: &Path) -> Vec<Fixture> {
+pub(crate) fn fixtures_in(root: &Path) -> Vec<Fixture> {
     let mut dirs = Vec::new();
     collect(root, &mut dirs);
     dirs.sort();
@@ -146,7 +146,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// A decoded line and its position in the input's logical line sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Indexed {
+pub(crate) struct Indexed {
     pub index: usize,
     pub line: LogLine,
 }
@@ -157,11 +157,11 @@ impl Line for Indexed {
     }
 }
 
-pub type Key = Option<String>;
+pub(crate) type Key = Option<String>;
 
 /// What came out of a run, by line position.
 #[derive(Debug, Default)]
-pub struct Found {
+pub(crate) struct Found {
     /// (event, line positions) of each report, in output order.
     pub reports: Vec<(String, Vec<usize>)>,
     /// Positions of ordinary lines, in output order.
@@ -169,7 +169,7 @@ pub struct Found {
 }
 
 /// Decodes raw lines with `format` (per-line detection for `Auto`).
-pub fn decode(raw: &str, format: Format) -> Vec<LogLine> {
+pub(crate) fn decode(raw: &str, format: Format) -> Vec<LogLine> {
     let mut d = Decoder::new(format, 4 << 20);
     let mut out: Vec<LogLine> = raw.lines().flat_map(|l| d.push(l)).collect();
     out.extend(d.finish());
@@ -178,7 +178,7 @@ pub fn decode(raw: &str, format: Format) -> Vec<LogLine> {
 
 /// Runs decoded lines through a reassembler keyed by stream. Lines without a
 /// time (plain text) are spaced 1 µs apart, as if read from a file at speed.
-pub fn reassemble(lines: Vec<LogLine>, cfg: Config) -> Found {
+pub(crate) fn reassemble(lines: Vec<LogLine>, cfg: Config) -> Found {
     let mut r: Reassembler<Key, Indexed> = Reassembler::new(cfg);
     let mut out = Vec::new();
     for (index, line) in lines.into_iter().enumerate() {
@@ -203,7 +203,7 @@ pub fn reassemble(lines: Vec<LogLine>, cfg: Config) -> Found {
 /// Decodes a fixture file with `format` and checks the lines against the
 /// truth: none malformed, same texts, and (CRI, docker) same streams and
 /// times.
-pub fn decode_checked(
+pub(crate) fn decode_checked(
     fx: &Fixture,
     raw: &str,
     format: Format,
@@ -230,7 +230,7 @@ pub fn decode_checked(
 }
 
 /// Conservation: every one of `n` lines left exactly once.
-pub fn check_conserved(found: &Found, n: usize, name: &str) -> Result<(), String> {
+pub(crate) fn check_conserved(found: &Found, n: usize, name: &str) -> Result<(), String> {
     let mut seen = vec![0u32; n];
     for i in found
         .ordinary
@@ -246,7 +246,7 @@ pub fn check_conserved(found: &Found, n: usize, name: &str) -> Result<(), String
 }
 
 /// A report of the corpus as text.
-pub struct CorpusReport {
+pub(crate) struct CorpusReport {
     pub event: String,
     pub lines: Vec<String>,
     /// The toolchain that printed it (`go1.19.8`).
@@ -255,7 +255,7 @@ pub struct CorpusReport {
 
 /// The corpus's reports of at most `max_lines` lines, deduplicated by
 /// text, in path order.
-pub fn corpus_reports(max_lines: usize) -> Vec<CorpusReport> {
+pub(crate) fn corpus_reports(max_lines: usize) -> Vec<CorpusReport> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for fx in fixtures() {

@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p gopanic-fluent-bit-host-tests --bench cost`
 
+// A measuring tool: a failed step stops it with its message.
+#![allow(clippy::restriction)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};

@@ -10,6 +10,9 @@
 //! call. With `OPS_DUMP=1` each call's outcome, cost and record head go to
 //! stderr, to find the calls that cost most.
 
+// A measuring tool: a failed step stops it with its message.
+#![allow(clippy::restriction)]
+
 use std::io::BufRead;
 
 use gopanic_fluent_bit_host_tests::wasm_path;

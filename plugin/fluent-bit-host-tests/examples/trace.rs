@@ -10,6 +10,9 @@
 //! `kube.orders`) and `corpus` (the fixture corpus in CRI form, one tag,
 //! a heartbeat every 500 ms: crash-heavy).
 
+// A measuring tool: a failed step stops it with its message.
+#![allow(clippy::restriction)]
+
 use std::io::{BufWriter, Write};
 
 use gopanic::container::Format;

@@ -6,6 +6,7 @@ use gopanic::container::{Decoder, Format, LogLine};
 use gopanic::reassembler::{Config, Line, Output, Reassembler};
 use serde_json::{Map, Value, json};
 
+/// The fixture corpus's directories (one per Go program and version), sorted.
 pub fn corpus() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus");
     let mut dirs = Vec::new();
@@ -29,13 +30,17 @@ pub fn corpus() -> Vec<PathBuf> {
 /// (after tail's `multiline.parser cri|docker` merged partial lines), and
 /// the timestamp the parser gives it.
 pub struct Input {
+    /// The record as the parser shapes it (`log`, `stream`, `time`, ...).
     pub record: Map<String, Value>,
+    /// The timestamp the parser gives the record, in nanoseconds since the Unix epoch.
     pub time_ns: i64,
     /// The line's text as the core reads it.
     pub text: String,
+    /// `stdout` or `stderr`.
     pub stream: String,
 }
 
+/// The records Fluent Bit's parser makes of one corpus directory's log in `format` (CRI or docker), in order.
 pub fn inputs(dir: &Path, format: Format) -> Vec<Input> {
     let name = if format == Format::Cri {
         "cri.log"
@@ -80,8 +85,11 @@ pub fn inputs(dir: &Path, format: Format) -> Vec<Input> {
         .collect()
 }
 
+/// A line for the core's reassembler that remembers its index in the input.
 pub struct Idx {
+    /// The line's text.
     pub text: String,
+    /// Its index among the input's lines.
     pub i: usize,
 }
 

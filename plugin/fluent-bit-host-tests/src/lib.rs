@@ -17,6 +17,9 @@
 //! under its original tag and passes the wasm filter again) and the
 //! `parser` filter that restores the timestamp from `gopanic_time`.
 
+// A test harness: a failed setup step stops the test with its message;
+// clippy's restriction lints are for host code.
+#![allow(clippy::restriction)]
 #![allow(clippy::missing_panics_doc)]
 
 pub mod corpus;
@@ -28,7 +31,9 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 use wasmtime::{Config, Engine, Instance, Memory, Module, Store, TypedFunc};
 
+/// The heartbeat input's tag in the shipped configs.
 pub const TICK_TAG: &str = "gopanic.tick";
+/// The heartbeat record, without settings.
 pub const TICK_RECORD: &str = r#"{"gopanic_tick":true}"#;
 
 /// The release `.wasm`: `$GOPANIC_WASM`, else built by
@@ -92,10 +97,12 @@ pub enum Drop {
 pub enum Outcome {
     /// The record body that goes on (the timestamp stays the input's).
     Record(Map<String, Value>),
+    /// The record does not go on (an empty result, an error, a trap).
     Dropped(Drop),
 }
 
 impl Outcome {
+    /// The record that goes on, if any.
     pub fn record(&self) -> Option<&Map<String, Value>> {
         match self {
             Outcome::Record(r) => Some(r),
@@ -103,6 +110,7 @@ impl Outcome {
         }
     }
 
+    /// Whether the call trapped.
     pub fn is_trap(&self) -> bool {
         matches!(self, Outcome::Dropped(Drop::Trap(_)))
     }
@@ -125,6 +133,7 @@ pub struct Host {
 }
 
 impl Host {
+    /// An instance of the built module whose filter function is `function` (e.g. `gopanic_reassemble`).
     pub fn new(function: &str) -> Self {
         let (engine, module) = shared();
         Host::from(engine, module, function)
@@ -286,14 +295,19 @@ pub fn service_records(n: usize) -> Vec<Vec<u8>> {
 /// A record as it reaches the outputs.
 #[derive(Debug, Clone)]
 pub struct Emitted {
+    /// The tag it left under.
     pub tag: String,
+    /// Its timestamp, in nanoseconds since the Unix epoch.
     pub time_ns: i64,
+    /// Its body.
     pub record: Map<String, Value>,
 }
 
 /// The reassemble-mode pipeline around one [`Host`].
 pub struct Pipeline {
+    /// The filter instance.
     pub host: Host,
+    /// Records out, in the order they reached the outputs.
     pub out: Vec<Emitted>,
     /// Host calls made (records in, including heartbeats and re-entries).
     pub calls: usize,
@@ -313,6 +327,7 @@ fn split_ns(ns: i64) -> (u32, u32) {
 }
 
 impl Pipeline {
+    /// A pipeline around a new instance of the module calling `function`.
     pub fn new(function: &str) -> Self {
         Pipeline {
             host: Host::new(function),

@@ -1,6 +1,9 @@
 //! The whole fixture corpus through the built `.wasm`, as Fluent Bit calls
 //! it, in CRI and docker form, compared with the native core.
 
+// Tests assert by panicking; clippy's restriction lints are for host code.
+#![allow(clippy::restriction)]
+
 use std::path::Path;
 
 use gopanic::container::Format;

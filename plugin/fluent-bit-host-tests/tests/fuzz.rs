@@ -1,6 +1,9 @@
 //! Hostile input through the built `.wasm`: the module must never trap and
 //! never turn a valid record into an invalid one.
 
+// Tests assert by panicking; clippy's restriction lints are for host code.
+#![allow(clippy::restriction)]
+
 use gopanic::container::Format;
 use gopanic_fluent_bit_host_tests::corpus::{corpus, inputs};
 use gopanic_fluent_bit_host_tests::{Drop, Host, Outcome, Pipeline, fluent_json};

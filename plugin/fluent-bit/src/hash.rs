@@ -10,14 +10,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// See the module docs.
 #[derive(Default, Clone, Copy)]
-pub struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 const K: u64 = 0xf135_7aea_2e62_a9c5;
 
 impl FxHasher {
     /// Mixes in one word.
     #[inline(always)]
-    pub fn add(&mut self, word: u64) {
+    pub(crate) fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
     }
 }
@@ -58,4 +58,4 @@ impl Hasher for FxHasher {
 }
 
 /// A `HashMap` with [`FxHasher`].
-pub type FxMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type FxMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;

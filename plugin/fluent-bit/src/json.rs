@@ -15,7 +15,9 @@ use std::ops::Range;
 /// escaped) and of its value (the whole JSON value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
+    /// The key's bytes inside its quotes, still escaped.
     pub key: Range<usize>,
+    /// The whole value's bytes.
     pub value: Range<usize>,
 }
 
@@ -330,11 +332,14 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
 
 /// The members of a record, for finding and splicing.
 pub struct Record<'a> {
+    /// The record's JSON.
     pub text: &'a [u8],
+    /// Its top-level members, in order.
     pub members: Vec<Member>,
 }
 
 impl<'a> Record<'a> {
+    /// Reads the top-level members of a JSON object; `None` for anything else or invalid JSON.
     pub fn parse(text: &'a [u8]) -> Option<Self> {
         Some(Record {
             text,

@@ -139,17 +139,27 @@ struct Queued {
 /// Counters since the module started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Records given to the filter, heartbeats included.
     pub records_in: u64,
+    /// Lines read (a merged line counts once).
     pub lines_in: u64,
+    /// Heartbeat records.
     pub heartbeats: u64,
+    /// Records returned unchanged.
     pub passed: u64,
     /// Records decided by the fast path (a subset of `passed`).
     pub passed_quickly: u64,
+    /// Records the filter kept (in a report, held, or a partial chunk).
     pub absorbed: u64,
+    /// Records put in the queue.
     pub queued: u64,
+    /// Report records written (parts count each).
     pub reports: u64,
+    /// Records returned early because the queue was full (`gopanic_overflow`).
     pub overflows: u64,
+    /// Reports closed because too many streams held one (`stream_limit`).
     pub stream_evictions: u64,
+    /// Streams closed by the memory bound (`memory_limit`).
     pub memory_closes: u64,
     /// Partial chunks merged into the line they belong to.
     pub chunks_merged: u64,
@@ -202,6 +212,7 @@ impl Default for Filter {
 }
 
 impl Filter {
+    /// A filter with these settings (heartbeats may change them).
     pub fn new(settings: Settings) -> Self {
         Filter {
             core: Reassembler::new(settings.core()),
@@ -225,14 +236,17 @@ impl Filter {
         }
     }
 
+    /// The settings in force.
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
 
+    /// The counters.
     pub fn stats(&self) -> Stats {
         self.stats
     }
 
+    /// Records waiting for a heartbeat.
     pub fn queue_len(&self) -> usize {
         self.queue.len()
     }
@@ -242,6 +256,7 @@ impl Filter {
         self.streams.len()
     }
 
+    /// Bytes held (records and texts of open reports and partial lines), as bounded by `max_held_bytes`.
     pub fn held_bytes(&self) -> usize {
         self.held_bytes
     }
@@ -1459,7 +1474,11 @@ mod tests {
                 r.slots.push(rec);
             }
         }
-        let parts: Vec<&Value> = r.slots.iter().filter(|v| v["gopanic_tag"] == "big").collect();
+        let parts: Vec<&Value> = r
+            .slots
+            .iter()
+            .filter(|v| v["gopanic_tag"] == "big")
+            .collect();
         assert!(parts.len() >= 2, "{parts:?}");
         for (i, p) in parts.iter().enumerate() {
             assert_eq!(p["go"]["part"], i + 1);
@@ -1467,7 +1486,10 @@ mod tests {
             assert_eq!(p["go"]["truncated"], true, "{p}");
             assert!(p.get("gopanic_closed").is_none());
         }
-        let lines: u64 = parts.iter().map(|p| p["go"]["lines"].as_u64().unwrap()).sum();
+        let lines: u64 = parts
+            .iter()
+            .map(|p| p["go"]["lines"].as_u64().unwrap())
+            .sum();
         assert_eq!(lines, big.len() as u64);
         assert_eq!(r.f.stats().memory_closes, 0);
     }
@@ -1483,7 +1505,9 @@ mod tests {
         // the stream is closed, the gathered text leaves as a line.
         let mut left = None;
         for i in 0..100 {
-            let rec = format!(r#"{{"time":"2026-11-27T06:51:01Z","stream":"stderr","_p":"P","log":"chunk{i:03}"}}"#);
+            let rec = format!(
+                r#"{{"time":"2026-11-27T06:51:01Z","stream":"stderr","_p":"P","log":"chunk{i:03}"}}"#
+            );
             if let (_, Some(v)) = r.raw("big", T0, rec.as_bytes()) {
                 left = Some(v);
                 break;
@@ -1492,7 +1516,13 @@ mod tests {
         assert!(r.f.held_bytes() <= 600, "{}", r.f.held_bytes());
         assert_eq!(r.f.stats().memory_closes, 1);
         let closed = left.or_else(|| r.tick(T0 + S)).expect("the closed line");
-        assert!(closed["log"].as_str().unwrap().starts_with("chunk000chunk001"), "{closed}");
+        assert!(
+            closed["log"]
+                .as_str()
+                .unwrap()
+                .starts_with("chunk000chunk001"),
+            "{closed}"
+        );
     }
 
     #[test]

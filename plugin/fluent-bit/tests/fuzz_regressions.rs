@@ -5,12 +5,21 @@
 //! plus hand-picked inputs that exercise each check.
 //! `GOPANIC_FUZZ_REPLAY=<dir>` replays a directory for both targets too.
 
+// Tests assert by panicking; clippy's restriction lints are for host code.
+#![allow(clippy::restriction)]
+
+// The fuzz crate\'s public API, included here as modules.
 #[path = "../../../fuzz/src/filter.rs"]
+#[allow(unreachable_pub)]
 mod filter;
+// The fuzz crate\'s public API, included here as modules.
 #[path = "../../../fuzz/src/json_scan.rs"]
+#[allow(unreachable_pub)]
 mod json_scan;
 
+// The fuzz crate\'s public API, included here as modules.
 #[path = "../../../fuzz/src/replay.rs"]
+#[allow(unreachable_pub)]
 mod replay;
 
 use std::path::Path;

@@ -76,6 +76,7 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// Reads a line's metadata object from its JSON.
     pub fn from_json(json: &str) -> Result<Self, String> {
         serde_json::from_str(json).map_err(|e| format!("invalid line meta: {e}"))
     }
@@ -88,6 +89,7 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// A source with these options.
     pub fn new(options: &OptionsIn) -> Self {
         Stream {
             pipeline: Pipeline::new(&options.0),
@@ -131,6 +133,7 @@ impl Stream {
         Ok(self.drain())
     }
 
+    /// Ends every open report (end of input); the records that left, as a JSON array.
     pub fn finish(&mut self) -> Vec<u8> {
         self.pipeline.finish();
         self.drain()
@@ -147,6 +150,7 @@ impl Stream {
         self.buf.clone()
     }
 
+    /// The counters, as the JSON `Stats` object.
     pub fn stats(&self) -> Vec<u8> {
         let c = self.pipeline.counts();
         json!({

@@ -25,14 +25,14 @@ use crate::metrics::Metrics;
 use crate::sender::Outgoing;
 
 /// An admitted request: its events, parsed, and the request to answer.
-pub struct Incoming {
+pub(crate) struct Incoming {
     pub request: Request,
     pub events: Vec<(String, JsonEvent)>,
     /// Body size, counted in `held_bytes` until the answer.
     pub bytes: u64,
 }
 
-pub enum Msg {
+pub(crate) enum Msg {
     Request(Incoming),
     /// Events delivered: (request id, events of it).
     Delivered(Vec<(u64, u32)>),
@@ -42,7 +42,7 @@ pub enum Msg {
 }
 
 /// An event and the request it came in.
-pub struct Tagged {
+pub(crate) struct Tagged {
     event: JsonEvent,
     request: u64,
 }
@@ -66,7 +66,7 @@ struct Pending {
     bytes: u64,
 }
 
-pub struct Engine {
+pub(crate) struct Engine {
     streams: EventStreams<Tagged>,
     shaper: Shaper,
     metrics: Arc<Metrics>,
@@ -86,7 +86,7 @@ fn unix_nanos() -> i64 {
 }
 
 impl Engine {
-    pub fn new(args: &Args, metrics: Arc<Metrics>, sender: Sender<Outgoing>) -> Self {
+    pub(crate) fn new(args: &Args, metrics: Arc<Metrics>, sender: Sender<Outgoing>) -> Self {
         Engine {
             streams: EventStreams::new(args.config()),
             shaper: Shaper::new(args.profile, args.limits()),
@@ -99,7 +99,7 @@ impl Engine {
     }
 
     /// Runs until the process exits.
-    pub fn run(mut self, rx: Receiver<Msg>) {
+    pub(crate) fn run(mut self, rx: Receiver<Msg>) {
         let mut stopping = false;
         let mut next_tick = Instant::now() + TICK;
         loop {

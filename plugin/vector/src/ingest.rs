@@ -16,7 +16,7 @@ use crate::Args;
 use crate::engine::{Incoming, Msg};
 use crate::metrics::Metrics;
 
-pub struct Ingest {
+pub(crate) struct Ingest {
     format: EventFormat,
     metrics: Arc<Metrics>,
     engine: Sender<Msg>,
@@ -26,7 +26,7 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    pub fn new(args: &Args, metrics: Arc<Metrics>, engine: Sender<Msg>) -> Self {
+    pub(crate) fn new(args: &Args, metrics: Arc<Metrics>, engine: Sender<Msg>) -> Self {
         Ingest {
             format: args.format(),
             metrics,
@@ -37,7 +37,7 @@ impl Ingest {
         }
     }
 
-    pub fn handle(&self, req: Request) {
+    pub(crate) fn handle(&self, req: Request) {
         let path = req.url().split('?').next().unwrap_or("").to_owned();
         match (req.method(), path.as_str()) {
             (Method::Get | Method::Head, "/health") => {
@@ -135,7 +135,10 @@ impl Ingest {
 
 /// Events of a body: a JSON array (the http sink's default framing) or one
 /// event per line (`framing.method: newline_delimited`).
-pub fn parse_body(format: &EventFormat, body: &[u8]) -> Result<Vec<(String, JsonEvent)>, String> {
+pub(crate) fn parse_body(
+    format: &EventFormat,
+    body: &[u8],
+) -> Result<Vec<(String, JsonEvent)>, String> {
     let text = String::from_utf8_lossy(body);
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
@@ -160,6 +163,6 @@ fn with_header<R: Read>(mut r: Response<R>, name: &str, value: &str) -> Response
 
 /// Answers, ignoring a client that already went away: Vector retries what
 /// it did not see answered.
-pub fn respond<R: Read>(req: Request, r: Response<R>) {
+pub(crate) fn respond<R: Read>(req: Request, r: Response<R>) {
     let _ = req.respond(r);
 }

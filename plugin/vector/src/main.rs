@@ -10,6 +10,10 @@
 //! what was delivered. Joining, keying and record shaping are the core's
 //! (`gopanic::event`).
 
+// Unit tests assert by panicking; the workspace's no-panic lints
+// (Cargo.toml) are for host code.
+#![cfg_attr(test, allow(clippy::restriction))]
+
 mod engine;
 mod ingest;
 mod metrics;
@@ -35,6 +39,7 @@ use crate::metrics::Metrics;
     version,
     about = "Join Go crash reports between Vector's http sink and http_server source"
 )]
+/// The command line.
 pub struct Args {
     /// Address to listen on: event requests (POST, any path), `GET /health`,
     /// `GET /metrics`.

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Everything `/metrics` shows, plus the flags admission reads.
 #[derive(Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     pub requests: AtomicU64,
     pub rejected_downstream: AtomicU64,
     pub rejected_full: AtomicU64,
@@ -29,14 +29,14 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let m = Metrics::default();
         m.downstream_ok.store(true, Ordering::Relaxed);
         m
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut s = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {

@@ -13,7 +13,7 @@ use crate::engine::Msg;
 use crate::metrics::Metrics;
 
 /// One output event, serialised, and the request events it carries.
-pub struct Outgoing {
+pub(crate) struct Outgoing {
     /// One NDJSON line, newline included.
     pub body: Vec<u8>,
     /// (request id, events of it) that this output carries.
@@ -22,7 +22,7 @@ pub struct Outgoing {
     pub report_lines: u64,
 }
 
-pub struct Sender {
+pub(crate) struct Sender {
     agent: ureq::Agent,
     url: String,
     batch_bytes: usize,
@@ -35,7 +35,7 @@ const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 impl Sender {
-    pub fn new(args: &Args, metrics: Arc<Metrics>, engine: Chan<Msg>) -> Self {
+    pub(crate) fn new(args: &Args, metrics: Arc<Metrics>, engine: Chan<Msg>) -> Self {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_millis(args.downstream_timeout_ms)))
@@ -49,7 +49,7 @@ impl Sender {
         }
     }
 
-    pub fn run(self, rx: Receiver<Outgoing>) {
+    pub(crate) fn run(self, rx: Receiver<Outgoing>) {
         let mut body = Vec::new();
         let mut carried: Vec<(u64, u32)> = Vec::new();
         let (mut events, mut reports, mut report_lines) = (0u64, 0u64, 0u64);

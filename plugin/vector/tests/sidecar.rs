@@ -3,6 +3,9 @@
 //! for Vector's `http_server` source. Acknowledgement, back-pressure, timers,
 //! shutdown, and the fixture corpus across request boundaries.
 
+// Tests assert by panicking; clippy's restriction lints are for host code.
+#![allow(clippy::restriction)]
+
 mod common;
 
 use std::collections::VecDeque;

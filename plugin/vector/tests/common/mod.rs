@@ -16,9 +16,9 @@ use gopanic::reassembler::{Config, Line, Output, Reassembler};
 use serde_json::{Value, json};
 
 /// Status, `Retry-After`, time to the answer.
-pub type Answer = (u16, Option<String>, Duration);
+pub(crate) type Answer = (u16, Option<String>, Duration);
 
-pub struct Sidecar {
+pub(crate) struct Sidecar {
     pub child: Child,
     pub base: String,
     pub agent: ureq::Agent,
@@ -31,7 +31,7 @@ impl Drop for Sidecar {
     }
 }
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -39,7 +39,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-pub fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -49,12 +49,12 @@ pub fn agent() -> ureq::Agent {
 }
 
 impl Sidecar {
-    pub fn start(downstream_url: &str, extra: &[&str]) -> Sidecar {
+    pub(crate) fn start(downstream_url: &str, extra: &[&str]) -> Sidecar {
         Sidecar::start_on(free_port(), downstream_url, extra)
     }
 
     /// On a given port: a restarted sidecar takes its predecessor's place.
-    pub fn start_on(port: u16, downstream_url: &str, extra: &[&str]) -> Sidecar {
+    pub(crate) fn start_on(port: u16, downstream_url: &str, extra: &[&str]) -> Sidecar {
         let child = Command::new(env!("CARGO_BIN_EXE_gopanic-vector"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--downstream", downstream_url])
@@ -78,7 +78,7 @@ impl Sidecar {
         s
     }
 
-    pub fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
         match self.agent.get(format!("{}{path}", self.base)).call() {
             Ok(mut r) => (
                 r.status().as_u16(),
@@ -88,7 +88,7 @@ impl Sidecar {
         }
     }
 
-    pub fn metric(&self, name: &str) -> u64 {
+    pub(crate) fn metric(&self, name: &str) -> u64 {
         let (_, text) = self.get("/metrics");
         text.lines()
             .find_map(|l| l.strip_prefix(&format!("gopanic_{name} ")))
@@ -99,13 +99,13 @@ impl Sidecar {
 
     /// Posts `body` as the http sink does; returns (status, Retry-After,
     /// time to the answer).
-    pub fn post(&self, body: &str) -> Answer {
+    pub(crate) fn post(&self, body: &str) -> Answer {
         post(&self.agent, &self.base, body)
     }
 
     /// Posts on a thread, after the previous post was received (so that
     /// requests arrive in order, as Vector sends them).
-    pub fn post_async(&self, body: String) -> JoinHandle<Answer> {
+    pub(crate) fn post_async(&self, body: String) -> JoinHandle<Answer> {
         let before = self.metric("requests_total");
         let (agent, base) = (self.agent.clone(), self.base.clone());
         let h = std::thread::spawn(move || post(&agent, &base, &body));
@@ -120,7 +120,7 @@ impl Sidecar {
         h
     }
 
-    pub fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         let ok = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -130,7 +130,7 @@ impl Sidecar {
     }
 }
 
-pub fn post(agent: &ureq::Agent, base: &str, body: &str) -> Answer {
+pub(crate) fn post(agent: &ureq::Agent, base: &str, body: &str) -> Answer {
     let start = Instant::now();
     match agent
         .post(format!("{base}/"))
@@ -150,7 +150,7 @@ pub fn post(agent: &ureq::Agent, base: &str, body: &str) -> Answer {
 }
 
 /// An event as `kubernetes_logs` emits it, with `n` to identify it.
-pub fn k8s(pod: &str, stream: &str, time: &str, message: &str, n: usize) -> Value {
+pub(crate) fn k8s(pod: &str, stream: &str, time: &str, message: &str, n: usize) -> Value {
     json!({
         "file": format!("/var/log/pods/shop_{pod}_{pod}-uid/app/0.log"),
         "kubernetes": {
@@ -168,18 +168,18 @@ pub fn k8s(pod: &str, stream: &str, time: &str, message: &str, n: usize) -> Valu
     })
 }
 
-pub fn ndjson(events: &[Value]) -> String {
+pub(crate) fn ndjson(events: &[Value]) -> String {
     events.iter().map(|e| format!("{e}\n")).collect()
 }
 
 /// Per (pod, stream): the outputs in order, as (`n` of the event or of a
 /// report's first event, the report's text).
-pub type PerStream = HashMap<(String, String), Vec<(usize, Option<String>)>>;
+pub(crate) type PerStream = HashMap<(String, String), Vec<(usize, Option<String>)>>;
 
 /// The fixture corpus's CRI logs as kubernetes_logs events (each run its own
 /// pod, four pods at a time interleaved a few events at a time), and what
 /// the core makes of each log on its own.
-pub struct Corpus {
+pub(crate) struct Corpus {
     /// In sending order; `n` numbers them by pod and position.
     pub events: Vec<Value>,
     /// Text of event `n`.
@@ -188,10 +188,10 @@ pub struct Corpus {
 }
 
 /// A small deterministic generator (xorshift).
-pub struct Rng(pub u64);
+pub(crate) struct Rng(pub u64);
 
 impl Rng {
-    pub fn below(&mut self, n: u64) -> usize {
+    pub(crate) fn below(&mut self, n: u64) -> usize {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -200,7 +200,7 @@ impl Rng {
 }
 
 impl Corpus {
-    pub fn build(cfg: &Config, rng: &mut Rng) -> Corpus {
+    pub(crate) fn build(cfg: &Config, rng: &mut Rng) -> Corpus {
         let mut expected: PerStream = HashMap::new();
         let mut events = Vec::new();
         let mut total = 0;
@@ -261,7 +261,7 @@ impl Corpus {
     }
 
     /// Output events per stream, as [`PerStream`].
-    pub fn per_stream(out: &[Value]) -> PerStream {
+    pub(crate) fn per_stream(out: &[Value]) -> PerStream {
         let mut got: PerStream = HashMap::new();
         for e in out {
             let pod = e["kubernetes"]["pod_name"].as_str().unwrap().to_owned();
@@ -277,7 +277,7 @@ impl Corpus {
     /// Asserts that every stream's output is exactly the core's: the same
     /// reports, the same ordinary events, in the same order, each once.
     /// Returns the number of reports.
-    pub fn assert_exact(&self, out: &[Value]) -> usize {
+    pub(crate) fn assert_exact(&self, out: &[Value]) -> usize {
         for e in out {
             if e.get("go").is_none() {
                 let n = e["n"].as_u64().unwrap() as usize;
@@ -297,7 +297,7 @@ impl Corpus {
     /// How many times each input event left (alone, or as a line of a
     /// report): a report covers the lines of its stream from its first
     /// event on whose texts continue it in order (foreign lines skipped).
-    pub fn coverage(&self, out: &[Value]) -> Vec<u32> {
+    pub(crate) fn coverage(&self, out: &[Value]) -> Vec<u32> {
         let mut by_stream: HashMap<(String, String), Vec<usize>> = HashMap::new();
         for e in &self.events {
             let k = (
@@ -338,7 +338,7 @@ impl Corpus {
     }
 }
 
-pub fn corpus() -> Vec<PathBuf> {
+pub(crate) fn corpus() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap()
@@ -360,7 +360,7 @@ pub fn corpus() -> Vec<PathBuf> {
 
 /// The CRI log decoded as kubernetes_logs hands it over (partial lines
 /// merged).
-pub fn decode(dir: &Path) -> Vec<LogLine> {
+pub(crate) fn decode(dir: &Path) -> Vec<LogLine> {
     let raw = std::fs::read_to_string(dir.join("cri.log")).unwrap();
     let mut d = Decoder::new(Format::Cri, 4 << 20);
     let mut lines: Vec<LogLine> = raw.lines().flat_map(|l| d.push(l)).collect();
@@ -368,7 +368,7 @@ pub fn decode(dir: &Path) -> Vec<LogLine> {
     lines
 }
 
-pub struct Numbered<'a>(usize, &'a LogLine);
+pub(crate) struct Numbered<'a>(usize, &'a LogLine);
 
 impl Line for Numbered<'_> {
     fn text(&self) -> &str {
@@ -377,7 +377,7 @@ impl Line for Numbered<'_> {
 }
 
 /// The core on its own, keyed by stream, by the log's clock.
-pub fn reassemble(lines: &[LogLine], cfg: Config) -> Vec<Output<String, Numbered<'_>>> {
+pub(crate) fn reassemble(lines: &[LogLine], cfg: Config) -> Vec<Output<String, Numbered<'_>>> {
     let mut r = Reassembler::new(cfg);
     let mut out = Vec::new();
     for (n, l) in lines.iter().enumerate() {
