@@ -322,11 +322,7 @@ impl Filter {
                 if self.slots.get(slot(tag, name)) == Some(&0) {
                     return Some(g.key_at);
                 }
-                self.scratch.clear();
-                self.scratch.extend_from_slice(tag);
-                self.scratch.push(0);
-                self.scratch.extend_from_slice(name);
-                !self.ids.contains_key(self.scratch.as_slice())
+                !self.ids.contains_key(name_in(&mut self.scratch, tag, name))
             }
             None => !self.tags.contains_key(tag),
         };
@@ -733,14 +729,11 @@ impl Filter {
     fn stream_id(&mut self, tag: &str, stream: &str) -> Sid {
         // Looked up through the scratch buffer: a stream's name is built
         // (allocated) only when the stream is new.
-        self.scratch.clear();
-        self.scratch.extend_from_slice(tag.as_bytes());
-        self.scratch.push(0);
-        self.scratch.extend_from_slice(stream.as_bytes());
-        if let Some(&sid) = self.ids.get(self.scratch.as_slice()) {
+        let name = name_in(&mut self.scratch, tag.as_bytes(), stream.as_bytes());
+        if let Some(&sid) = self.ids.get(name) {
             return sid;
         }
-        let name: Key = self.scratch.as_slice().into();
+        let name: Key = name.into();
         self.next_sid += 1;
         let sid = Sid(self.next_sid);
         *self.tags.entry(Box::from(tag_bytes(&name))).or_default() += 1;
@@ -975,6 +968,16 @@ fn strip_newline(mut text: String) -> String {
         }
     }
     text
+}
+
+/// A stream's name (the tag, a NUL, the `stream` value) built in a reused
+/// buffer, to look it up without allocating.
+fn name_in<'s>(scratch: &'s mut Vec<u8>, tag: &[u8], stream: &[u8]) -> &'s [u8] {
+    scratch.clear();
+    scratch.extend_from_slice(tag);
+    scratch.push(0);
+    scratch.extend_from_slice(stream);
+    scratch
 }
 
 /// Slots of the fast path's count of streams holding something.
