@@ -186,3 +186,39 @@ pub unsafe extern "C" fn free(ptr: *mut u8) {
         }
     }
 }
+
+/// `memcmp`, in place of the builtin one, which compares a byte at a time:
+/// about ten interpreted instructions a byte, and every line of a stream
+/// holding a report compares its stream's name (the tag and more, ~80
+/// bytes) a few times. This one compares eight bytes at a time.
+///
+/// # Safety
+/// `a` and `b` must point to `n` readable bytes each.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: `i + 8 <= n` bytes are readable from each.
+        let (x, y) = unsafe {
+            (
+                a.add(i).cast::<u64>().read_unaligned(),
+                b.add(i).cast::<u64>().read_unaligned(),
+            )
+        };
+        if x != y {
+            // Little-endian: the lowest differing byte comes first.
+            let shift = (x ^ y).trailing_zeros() / 8 * 8;
+            return i32::from((x >> shift) as u8) - i32::from((y >> shift) as u8);
+        }
+        i += 8;
+    }
+    while i < n {
+        // SAFETY: `i < n`.
+        let (x, y) = unsafe { (*a.add(i), *b.add(i)) };
+        if x != y {
+            return i32::from(x) - i32::from(y);
+        }
+        i += 1;
+    }
+    0
+}

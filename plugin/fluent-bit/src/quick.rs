@@ -399,7 +399,10 @@ fn cri_members(b: &[u8]) -> Option<CriMembers> {
     if !has_at(b, 0, CRI_TIME) {
         return None;
     }
-    let time_end = string_end(b, CRI_TIME.len())?;
+    let time_end = time_string_end(b, CRI_TIME.len())?;
+    if let Some(m) = std_members(b, time_end) {
+        return Some(m);
+    }
     if !has_at(b, time_end, STREAM) {
         return None;
     }
@@ -419,6 +422,65 @@ fn cri_members(b: &[u8]) -> Option<CriMembers> {
         p: stream_end + P.len() - 1..log + 1,
         tag,
         log_text: log + CRI_LOG.len(),
+    })
+}
+
+/// The index after the closing quote of the `time` string whose text
+/// starts at `i`. An RFC 3339 time's bytes all lie in `+`..=`Z`, which
+/// holds neither `"` nor `\`: the first byte out of that range, found
+/// eight at a time, ends the string when it is the quote. Anything else
+/// goes to [`string_end`].
+#[inline(always)]
+fn time_string_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i;
+    while let Some(x) = load8(b, j) {
+        let out = outside(x, b'+', b'Z');
+        if out != 0 {
+            let at = j + (out.trailing_zeros() / 8) as usize;
+            if b.get(at) == Some(&b'"') {
+                return Some(at + 1);
+            }
+            break;
+        }
+        j += 8;
+    }
+    string_end(b, i)
+}
+
+/// The high bit of each byte of `v` outside `lo..=hi` (both below 0x80).
+/// Exact up to the first byte at or above 0x80, which is marked; bytes
+/// after it may be marked wrongly (a carry): callers take the first.
+#[inline(always)]
+const fn outside(v: u64, lo: u8, hi: u8) -> u64 {
+    const HIGH: u64 = !LOW7;
+    let at_least_lo = v.wrapping_add(splat(0x80 - lo));
+    let above_hi = v.wrapping_add(splat(0x7F - hi));
+    !(at_least_lo & !above_hi & !v) & HIGH
+}
+
+/// [`cri_members`] after the time (`t` is after its closing quote) when
+/// the rest has the one shape a runtime writes:
+/// `,"stream":"stdout","_p":"F","log":"` (or `stderr`, any one-byte tag),
+/// checked as six eight-byte words rather than member by member.
+#[inline(always)]
+fn std_members(b: &[u8], t: usize) -> Option<CriMembers> {
+    let word = |w: &[u8; 8]| u64::from_le_bytes(*w);
+    let name = load8(b, t + 11)?;
+    let fixed = load8(b, t)? == word(b",\"stream")
+        && load8(b, t + 3)? == word(b"tream\":\"")
+        && (name == word(b"stdout\",") || name == word(b"stderr\","))
+        && load8(b, t + 17)? == word(b"\",\"_p\":\"")
+        && load8(b, t + 26)? == word(b"\",\"log\":")
+        && b.get(t + 34) == Some(&b'"');
+    if !fixed {
+        return None;
+    }
+    Some(CriMembers {
+        time: CRI_TIME.len() - 1..t,
+        stream: t + 10..t + 18,
+        p: t + 24..t + 27,
+        tag: *b.get(t + 25)?,
+        log_text: t + 35,
     })
 }
 
@@ -627,69 +689,126 @@ pub fn text_may_open(text: &[u8]) -> bool {
     http_may_open(text)
 }
 
-/// Whether the text may be an `http: panic serving` line. A text that
-/// starts with a digit (a log timestamp, whose tokens make the walk of
-/// [`http_tokens_may_open`] long) and has no escape before its end (but
-/// docker's newline) holds the line's text as it is: it is one only if
-/// the whole phrase occurs in it, which a skipping search tells reading a
-/// few of its bytes.
-fn http_may_open(text: &[u8]) -> bool {
-    if text.first().is_some_and(u8::is_ascii_digit) {
-        let end = next_special(text, 0);
-        let rest = text.get(end..).unwrap_or_default();
-        if rest.first() == Some(&b'"') || at_line_end(rest) {
-            return HTTP_PANIC.found_in(text.get(..end).unwrap_or_default());
-        }
-    }
-    http_tokens_may_open(text)
-}
-
-/// Classes of bytes in [`http_tokens_may_open`]'s walk: a byte that
-/// needs a decision (a token's or the string's end, an escape, the first
-/// byte of `http: `, a byte no allowed token holds), a date/time byte, any
-/// other byte of a token.
-const STOP: u8 = 0;
-const DATE: u8 = 1;
-const WORD: u8 = 2;
-
-const TOKEN_BYTES: [u8; 256] = token_bytes();
-
-// Evaluated at compile time: an index out of range fails the build.
-#[allow(clippy::indexing_slicing)]
-const fn token_bytes() -> [u8; 256] {
-    let mut t = [WORD; 256];
-    let mut c = b'-';
-    while c <= b':' {
-        // `-`, `.`, `/`, `0`-`9`, `:`.
-        t[c as usize] = DATE;
-        c += 1;
-    }
-    let stops = b"\" \\h{}=";
-    let mut i = 0;
-    while i < stops.len() {
-        t[stops[i] as usize] = STOP;
-        i += 1;
-    }
-    t
-}
-
 /// Whether the text may be `[log prefix ]http: panic serving …`: walks the
 /// space-separated tokens from the start while each is a token the grammar
 /// allows before the phrase (date/time characters only, or ending with
-/// `:` and free of `"{}=`), and answers `true` as soon as `http: ` starts
-/// at some byte of the walk. Stops at the first token that cannot belong
-/// to such a prefix: the grammar takes the phrase's first occurrence, and
-/// every token before it must be allowed. Escapes answer `true` (they
-/// could spell anything).
-fn http_tokens_may_open(text: &[u8]) -> bool {
-    http_tokens_walk::<true>(text)
+/// `:` and free of `"{}=`), and answers `true` as soon as a token ends
+/// with `http:` before a space (the phrase's first word). Stops at the
+/// first token that cannot belong to such a prefix: the grammar takes the
+/// phrase's first occurrence, and every token before it must be allowed.
+/// Escapes answer `true` (they could spell anything), but a tab, which is
+/// a token byte like any other.
+///
+/// A token's end (a space, `"` or `\`) and whether all its bytes are
+/// date/time bytes are found eight bytes at a time: a log line's
+/// timestamp is most of what is walked, and a byte at a time costs
+/// several times more interpreted.
+fn http_may_open(text: &[u8]) -> bool {
+    // The phrase's first word, which a space follows.
+    const WORD: &[u8] = HTTP_PANIC_MARK.as_bytes().split_at(5).0;
+    // Where the token starts, and how far it is read.
+    let (mut start, mut j) = (0, 0);
+    if date_then_time(text) {
+        (start, j) = (20, 20);
+    }
+    let mut date_time = true;
+    loop {
+        let end = token_end(text, &mut j, &mut date_time);
+        let Some(&c) = text.get(end) else {
+            // The string has no closing quote: not a line to judge.
+            return false;
+        };
+        if c == b'\\' {
+            if text.get(end + 1) == Some(&b't') {
+                date_time = false;
+                j = end + 2;
+                continue;
+            }
+            // Docker's trailing newline ends the line; any other escape
+            // could spell anything.
+            return !at_line_end(text.get(end..).unwrap_or_default());
+        }
+        if c == b'"' {
+            return false;
+        }
+        // A date/time token holds no `h`; an empty one is allowed too.
+        if !date_time && end > start {
+            let token = text.get(start..end).unwrap_or_default();
+            if token.last() != Some(&b':') {
+                return false;
+            }
+            if token.ends_with(WORD) {
+                return true;
+            }
+            if token.iter().any(|c| b"{}=".contains(c)) {
+                return false;
+            }
+        }
+        (start, j) = (end + 1, end + 1);
+        date_time = true;
+    }
 }
 
-/// [`http_tokens_may_open`]; with `RUNS`, bytes that need no decision are
-/// skipped through a table (without, every byte goes through the `match`:
-/// the reference the tests compare the table with).
+/// Whether the text starts with two date/time tokens of ten and eight
+/// bytes and a space after each (`2026/11/27 05:20:58 `, the `log`
+/// package's, or `2026-11-27 05:20:58 `): the usual start of a log line
+/// that starts with a digit, checked in three eight-byte range checks.
 #[inline(always)]
-fn http_tokens_walk<const RUNS: bool>(text: &[u8]) -> bool {
+fn date_then_time(text: &[u8]) -> bool {
+    // The space at index 10 is byte 2 of the chunk at 8.
+    const SPACE_10: u64 = 0x80 << 16;
+    let (Some(a), Some(b), Some(c)) = (load8(text, 0), load8(text, 8), load8(text, 11)) else {
+        return false;
+    };
+    outside(a, b'-', b':') == 0
+        && outside(b, b'-', b':') == SPACE_10
+        && text.get(10) == Some(&b' ')
+        && outside(c, b'-', b':') == 0
+        && text.get(19) == Some(&b' ')
+}
+
+/// The index of the first space, `"` or `\` at or after `*j` (or the
+/// text's end), clearing `date_time` when a byte before it is not a
+/// date/time byte (`-`, `.`, `/`, `0`-`9`, `:`).
+#[inline(always)]
+fn token_end(text: &[u8], j: &mut usize, date_time: &mut bool) -> usize {
+    // While the token may be a date or time (most tokens walked are), one
+    // range check a chunk finds its first other byte, usually its end.
+    if *date_time {
+        while let Some(x) = load8(text, *j) {
+            let other = outside(x, b'-', b':');
+            if other != 0 {
+                *j += (other.trailing_zeros() / 8) as usize;
+                if matches!(text.get(*j), Some(b' ' | b'"' | b'\\')) {
+                    return *j;
+                }
+                *date_time = false;
+                break;
+            }
+            *j += 8;
+        }
+    }
+    while let Some(x) = load8(text, *j) {
+        let stops = zeros(x ^ splat(b' ')) | zeros(x ^ splat(b'"')) | zeros(x ^ splat(b'\\'));
+        if stops != 0 {
+            return *j + (stops.trailing_zeros() / 8) as usize;
+        }
+        *j += 8;
+    }
+    while let Some(&c) = text.get(*j) {
+        if matches!(c, b' ' | b'"' | b'\\') {
+            break;
+        }
+        *date_time &= matches!(c, b'-'..=b':');
+        *j += 1;
+    }
+    *j
+}
+
+/// [`http_may_open`] a byte at a time: the reference the tests compare it
+/// with.
+#[cfg(test)]
+fn http_tokens_bytewise(text: &[u8]) -> bool {
     // `http: `, the phrase's first word: the walk answers where it starts.
     const MARK: &[u8] = HTTP_PANIC_MARK.as_bytes().split_at(6).0;
     let mut i = 0;
@@ -700,39 +819,24 @@ fn http_tokens_walk<const RUNS: bool>(text: &[u8]) -> bool {
         let mut last = 0u8;
         let mut j = i;
         loop {
-            // Runs of bytes that need no decision, one table load a byte:
-            // the per-byte `match` below costs several times more
-            // interpreted, and eight-byte masks as many as a table.
-            let run = j;
-            while let Some(&c) = text.get(j).filter(|_| RUNS) {
-                let class = TOKEN_BYTES.get(usize::from(c)).copied().unwrap_or(STOP);
-                if class == STOP {
-                    break;
-                }
-                date_time &= class == DATE;
-                j += 1;
-            }
-            if j > run {
-                last = text.get(j - 1).copied().unwrap_or(last);
-            }
             let Some(&c) = text.get(j) else {
-                // The string has no closing quote: not a line to judge.
                 return false;
             };
             match c {
                 b'"' | b' ' => break,
-                // A tab is a token byte like any other.
                 b'\\' if text.get(j + 1) == Some(&b't') => {
                     date_time = false;
                     j += 2;
                     last = b'\t';
                     continue;
                 }
-                // Docker's trailing newline ends the line.
                 b'\\' if at_line_end(text.get(j..).unwrap_or_default()) => break,
                 b'\\' => return true,
                 b'h' if text.get(j..j + MARK.len()) == Some(MARK) => return true,
-                b'{' | b'}' | b'=' => bad = true,
+                b'{' | b'}' | b'=' => {
+                    bad = true;
+                    date_time = false;
+                }
                 b'0'..=b'9' | b'/' | b':' | b'.' | b'-' => {}
                 _ => date_time = false,
             }
@@ -741,8 +845,6 @@ fn http_tokens_walk<const RUNS: bool>(text: &[u8]) -> bool {
         }
         let allowed = j == i || date_time || (last == b':' && !bad);
         if !allowed || text.get(j) != Some(&b' ') {
-            // The line ended, or a token no log prefix has: the grammar
-            // would stop here too.
             return false;
         }
         i = j + 1;
@@ -962,6 +1064,12 @@ mod tests {
         let atoms: &[&[u8]] = &[
             b"2026/11/27",
             b"05:20:58.123",
+            b"0123456789012345",
+            b"1234567\xff89",
+            b"2026-11-27T05:20:58.123456789Z",
+            b"2026/11/27 05:20:58 ",
+            b"2026-11-27 05:20:58",
+            b"2026-11-27 05\xff20:58",
             b"-",
             b".",
             b"0",
@@ -1007,10 +1115,10 @@ mod tests {
                 text.push(b'"');
                 text.extend_from_slice(b",\"next\":1}");
             }
-            let want = http_tokens_walk::<false>(&text);
+            let want = http_tokens_bytewise(&text);
             yes += usize::from(want);
             assert_eq!(
-                http_tokens_may_open(&text),
+                http_may_open(&text),
                 want,
                 "{}",
                 String::from_utf8_lossy(&text)
