@@ -519,6 +519,125 @@ pub fn cri_record(b: &[u8]) -> Option<[Range<usize>; 4]> {
     Some([m.time, m.stream, m.p, log])
 }
 
+/// A record of the exact `cri` shape (see [`cri_record`]) whose strings
+/// are plain: printable ASCII, with no escapes but the one-letter ones
+/// (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`) in `log`, as nearly
+/// every line is. What [`cri_record`] and decoding its strings conclude,
+/// read in one pass over each string rather than three (validate, find
+/// the end, decode).
+pub struct PlainCri<'a> {
+    /// The `time` text.
+    pub time: &'a str,
+    /// The `stream` text.
+    pub stream: &'a str,
+    /// The `_p` tag is `P`.
+    pub partial: bool,
+    /// The `log` text, decoded.
+    pub text: String,
+}
+
+/// [`PlainCri`] of a record; `None` for any other record (read it with
+/// [`cri_record`], which takes every valid one).
+pub fn plain_cri(b: &[u8]) -> Option<PlainCri<'_>> {
+    let m = cri_members(b)?;
+    let (text, end) = plain_string(b, m.log_text)?;
+    if b.get(end..) != Some(b"}") {
+        return None;
+    }
+    let inner = |r: Range<usize>| {
+        let raw = b.get(r.start + 1..r.end.checked_sub(1)?)?;
+        is_plain(raw)
+            .then(|| std::str::from_utf8(raw).ok())
+            .flatten()
+    };
+    let tag = inner(m.p)?;
+    Some(PlainCri {
+        time: inner(m.time)?,
+        stream: inner(m.stream)?,
+        partial: tag == "P",
+        text,
+    })
+}
+
+/// The high bit of each byte of `v` below 0x20 (a control character),
+/// exact up to the first such byte.
+#[inline(always)]
+const fn controls(v: u64) -> u64 {
+    v.wrapping_sub(splat(0x20)) & !v & !LOW7
+}
+
+/// The high bit of each byte of `v` that a plain string's text cannot hold
+/// as it is: `"`, `\`, a control character or a byte of a multi-byte
+/// character; the first one is exact.
+#[inline(always)]
+fn not_plain(v: u64) -> u64 {
+    zeros(v ^ splat(b'"')) | zeros(v ^ splat(b'\\')) | controls(v) | (v & !LOW7)
+}
+
+/// Whether `raw` (a string's text without quotes) is printable ASCII
+/// without escapes.
+fn is_plain(raw: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(x) = load8(raw, i) {
+        if not_plain(x) != 0 {
+            return false;
+        }
+        i += 8;
+    }
+    raw.get(i..)
+        .unwrap_or_default()
+        .iter()
+        .all(|&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\')
+}
+
+/// The text of the plain string whose text starts at `i` (see
+/// [`PlainCri`]), decoded, and the index after its closing quote; `None`
+/// at anything else (a `\u` escape, a control character, a non-ASCII
+/// byte, no closing quote).
+fn plain_string(b: &[u8], mut i: usize) -> Option<(String, usize)> {
+    let mut out = Vec::with_capacity(b.len().saturating_sub(i));
+    let mut run = i;
+    loop {
+        while let Some(x) = load8(b, i) {
+            let m = not_plain(x);
+            if m != 0 {
+                i += (m.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        while b
+            .get(i)
+            .is_some_and(|&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\')
+        {
+            i += 1;
+        }
+        out.extend_from_slice(b.get(run..i)?);
+        match *b.get(i)? {
+            b'"' => {
+                // SAFETY: every byte pushed is ASCII (below 0x80): the runs
+                // hold no other byte, and the escapes decode to ASCII.
+                let text = unsafe { String::from_utf8_unchecked(out) };
+                return Some((text, i + 1));
+            }
+            b'\\' => {
+                out.push(match *b.get(i + 1)? {
+                    e @ (b'"' | b'\\' | b'/') => e,
+                    b'b' => 0x08,
+                    b'f' => 0x0C,
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    _ => return None,
+                });
+                i += 2;
+                run = i;
+            }
+            _ => return None,
+        }
+    }
+}
+
 /// Skips the member value at `i` (a string when `at_string`) and the comma
 /// after it; `None` at the end of the object or on an error.
 #[inline(always)]

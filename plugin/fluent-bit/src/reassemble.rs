@@ -34,7 +34,7 @@ use gopanic::time::{parse_rfc3339_nanos, rfc3339_nanos};
 use crate::Verdict;
 use crate::hash::{FxHasher, FxMap};
 use crate::json::{Record, decode_string, write_key, write_string};
-use crate::quick::{cri_record, glance};
+use crate::quick::{cri_record, glance, plain_cri};
 use crate::settings::Settings;
 
 /// Marks a record re-emitted by this filter; it then passes unchanged.
@@ -336,8 +336,10 @@ impl Filter {
         record: &[u8],
         out: &mut Vec<u8>,
     ) -> Verdict {
-        let read = match cri_record(record) {
-            Some(members) => read_cri(record, &members),
+        let direct =
+            read_plain(record).or_else(|| cri_record(record).map(|m| read_cri(record, &m)));
+        let read = match direct {
+            Some(read) => read,
             None => {
                 let Some(rec) = Record::parse(record) else {
                     self.stats.passed += 1;
@@ -937,6 +939,20 @@ fn read_cri(record: &[u8], [time, stream, p, log]: &[Range<usize>; 4]) -> Read {
         shape: Shape::Cri("_p"),
         marked_partial: record.get(p.clone()) == Some(b"\"P\""),
     }
+}
+
+/// A record of the exact `cri` shape with plain strings ([`plain_cri`]):
+/// what [`read_cri`] reads, in one pass over each string.
+fn read_plain(record: &[u8]) -> Option<Read> {
+    let p = plain_cri(record)?;
+    Some(Read {
+        message: false,
+        text: p.text,
+        time: parse_rfc3339_nanos(p.time),
+        stream: p.stream.to_owned(),
+        shape: Shape::Cri("_p"),
+        marked_partial: p.partial,
+    })
 }
 
 /// The line's text: `log` when it is a string, else `message`.
@@ -1634,16 +1650,20 @@ mod tests {
             format!(r#"{{"time":{t},"stream":"std\u006fut","_p":"F","log":""}}"#),
             r#"{"time":"not a time","stream":"","_p":"F","log":"\tx\n"}"#.to_owned(),
         ];
+        let mut plain = 0;
         for r in &direct {
             let members = cri_record(r.as_bytes()).unwrap_or_else(|| panic!("{r}"));
             let rec = Record::parse(r.as_bytes()).unwrap();
             assert_eq!(rec.members.len(), 4);
-            assert_eq!(
-                read_cri(r.as_bytes(), &members),
-                read_full(&rec).unwrap(),
-                "{r}"
-            );
+            let full = read_full(&rec).unwrap();
+            assert_eq!(read_cri(r.as_bytes(), &members), full, "{r}");
+            if let Some(read) = read_plain(r.as_bytes()) {
+                plain += 1;
+                assert_eq!(read, full, "{r}");
+            }
         }
+        // Not the `\u` escapes: they take the other reading.
+        assert_eq!(plain, 2);
         let full = [
             // More members, whitespace, another order or shape.
             format!(r#"{{"time":{t},"stream":"s","_p":"F","log":"x","k":1}}"#),
@@ -1662,7 +1682,67 @@ mod tests {
         ];
         for r in &full {
             assert!(cri_record(r.as_bytes()).is_none(), "{r}");
+            assert!(read_plain(r.as_bytes()).is_none(), "{r}");
         }
+    }
+
+    /// On records of the `cri` shape with random texts (escapes, control
+    /// characters, multi-byte characters, stray quotes), the plain reading
+    /// concludes what a full reading does whenever it answers.
+    #[test]
+    fn plain_reading_agrees_with_the_full_one() {
+        let atoms: &[&str] = &[
+            "a",
+            "panic: x",
+            " ",
+            "\\t",
+            "\\n",
+            "\\r",
+            "\\\"",
+            "\\\\",
+            "\\/",
+            "\\b",
+            "\\f",
+            "\\u0041",
+            "\\x",
+            "\\",
+            "\"",
+            "\u{1}",
+            "\u{7f}",
+            "é",
+            "\u{ff}",
+            "0123456789abcdef",
+            "}",
+            "{",
+        ];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut agreed, mut plain) = (0, 0);
+        for _ in 0..20_000 {
+            let mut pick = |n: u64| {
+                (0..next() % n)
+                    .map(|_| atoms[(next() % atoms.len() as u64) as usize])
+                    .collect::<String>()
+            };
+            let (log, stream) = (pick(12), pick(3));
+            let tag = ["F", "P", "", "\\\"", "FF"][(next() % 5) as usize];
+            let r = format!(
+                r#"{{"time":"2027-01-15T08:00:00.5Z","stream":"{stream}","_p":"{tag}","log":"{log}"}}"#
+            );
+            let Some(read) = read_plain(r.as_bytes()) else {
+                continue;
+            };
+            plain += 1;
+            let rec = Record::parse(r.as_bytes()).unwrap_or_else(|| panic!("{r}"));
+            assert_eq!(Some(read), read_full(&rec), "{r}");
+            agreed += 1;
+        }
+        assert!(plain > 1_000 && agreed == plain, "{plain} {agreed}");
     }
 
     #[test]
