@@ -659,21 +659,21 @@ pub fn rfind_byte(b: &[u8], c: u8) -> Option<usize> {
 
 /// Eight bytes at `i`, little-endian, if there are eight.
 #[inline(always)]
-fn load8(b: &[u8], i: usize) -> Option<u64> {
+pub(crate) fn load8(b: &[u8], i: usize) -> Option<u64> {
     let chunk: [u8; 8] = b.get(i..i.checked_add(8)?)?.try_into().ok()?;
     Some(u64::from_le_bytes(chunk))
 }
 
 /// `c` in every byte.
 #[inline(always)]
-const fn splat(c: u8) -> u64 {
+pub(crate) const fn splat(c: u8) -> u64 {
     0x0101_0101_0101_0101 * c as u64
 }
 
 /// The high bit of each byte of `v` that is zero, exactly (no false hits
 /// beside a true one, so the last hit is as sure as the first).
 #[inline(always)]
-fn zero_bytes(v: u64) -> u64 {
+pub(crate) fn zero_bytes(v: u64) -> u64 {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     !(((v & LOW7).wrapping_add(LOW7)) | v | LOW7)
 }

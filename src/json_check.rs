@@ -21,6 +21,8 @@
 //! assert!(!is_json(r#"{"n":01}"#)); // leading zero
 //! ```
 
+use crate::grammar::{load8, splat, zero_bytes};
+
 /// Whether `text` is exactly one JSON value, with optional whitespace
 /// around it. See the module docs.
 pub fn is_json(text: &str) -> bool {
@@ -125,9 +127,21 @@ fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
 }
 
 /// The index after the closing quote of the string whose text starts at
-/// `i`.
+/// `i`. Bytes that need no decision are skipped eight at a time: a JSON
+/// log line is mostly string text, and a byte at a time was most of this
+/// scan's cost.
 fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
     loop {
+        while let Some(x) = load8(b, i) {
+            // `"`, `\\` and control bytes; the first hit is exact.
+            let controls = x.wrapping_sub(splat(0x20)) & !x & splat(0x80);
+            let stops = zero_bytes(x ^ splat(b'"')) | zero_bytes(x ^ splat(b'\\')) | controls;
+            if stops != 0 {
+                i += (stops.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
         match *b.get(i)? {
             b'"' => return Some(i + 1),
             b'\\' => {
@@ -278,6 +292,9 @@ mod tests {
                 Just("-"), Just("+"), Just("."), Just("e"), Just("E"), Just(" "),
                 Just("\n"), Just("\t"), Just("a"), Just("true"), Just("null"),
                 Just("false"), Just("\u{1}"), Just("é"), Just("\"k\":"), Just("\"v\""),
+                // Runs of eight and more, which the string scan skips whole.
+                Just("abcdefgh"), Just("\"0123456789 é abcdef\""), Just("\u{1f}"),
+                Just("\u{7f}"),
             ],
             0..24,
         )) {
