@@ -16,9 +16,10 @@
 //! that proves it arrives; otherwise its lines leave as ordinary lines.
 //!
 //! Every line pushed leaves in exactly one [`Output`]. Within a stream,
-//! ordinary lines keep their order, reports keep theirs, and a report leaves
-//! before any line that followed its last line, except foreign lines that
-//! landed inside it, which leave as they arrive.
+//! ordinary lines keep their order, reports keep theirs, a report's lines
+//! keep theirs (a held line that a report passed over never joins it
+//! later), and a report leaves before any line that followed its last line,
+//! except foreign lines that landed inside it, which leave as they arrive.
 
 use crate::crash::Event;
 use crate::grammar::{
@@ -187,12 +188,12 @@ struct Timed<L> {
 struct HeldLine<L> {
     line: L,
     time: i64,
-    /// The newest report open when it arrived: reports started later
-    /// cannot own it.
+    /// The newest report open when it arrived: lines held since a report
+    /// started are counted against it.
     after: u64,
-    /// A report that took a later line and left this one (a blank line
-    /// kept as another report's separator).
-    declined: u64,
+    /// Its stream's turn when it was held: only reports that have taken no
+    /// line since can own it (see [`Stream::turn`]).
+    turn: u64,
     /// [`is_log_line`] of its text, asked once: counting held lines asks
     /// it of every held line again on every new one.
     log_line: bool,
@@ -254,6 +255,8 @@ struct OpenReport<L> {
     /// Where this binary's files are (see [`root_of`]): its GOROOT and its
     /// own source directories, a few at most.
     roots: Vec<(bool, Box<str>)>,
+    /// Its stream's turn when it opened or last took a line.
+    last_turn: u64,
 }
 
 /// One stream: its open reports (usually one; several when processes
@@ -277,6 +280,11 @@ struct Stream<L> {
     done: Vec<Done<L>>,
     /// Memory held, as last counted ([`Stream::cost`]).
     cost: usize,
+    /// Counts the lines held and the lines reports open with or take. A
+    /// report that takes a line while others are held and leaves them
+    /// can never own them: they came before its last line, and a report
+    /// keeps its lines in input order.
+    turn: u64,
 }
 
 /// A report complete while an older one of its stream is still open.
@@ -733,11 +741,12 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             self.end_all(key, work, out);
             return;
         }
+        let turn = s.next_turn();
         s.held.push(HeldLine {
             line: t.line,
             time: t.time,
             after: self.next_seq,
-            declined: 0,
+            turn,
             log_line,
         });
     }
@@ -845,18 +854,21 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         let several = s.reports.len() > 1;
         let step = s.reports.iter().position(|r| r.seq == seq).and_then(|i| {
             let r = s.reports.get(i)?;
-            let hb = held_before(&s.held, seq);
+            let hb = held_before(&s.held, r);
             Some((i, step_in(r, &r.st, hb, several, kind, t.line.text())))
         });
         match step {
             Some((i, Step::Continue(pos))) => self.continue_report(key, i, t, kind, pos, out),
-            _ if kind == LineKind::Blank || seq == 0 => s.held.push(HeldLine {
-                log_line: is_log_line_of_kind(kind, t.line.text()),
-                line: t.line,
-                time: t.time,
-                after,
-                declined: 0,
-            }),
+            _ if kind == LineKind::Blank || seq == 0 => {
+                let turn = s.next_turn();
+                s.held.push(HeldLine {
+                    log_line: is_log_line_of_kind(kind, t.line.text()),
+                    line: t.line,
+                    time: t.time,
+                    after,
+                    turn,
+                });
+            }
             _ => {
                 self.stats.foreign_lines += 1;
                 out.push(Output::Line(key.clone(), t.line));
@@ -879,7 +891,8 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             return;
         };
         let st = State::opened(event, confirmed, pos, kind);
-        s.reports.push(OpenReport::new(seq, st, t));
+        let turn = s.next_turn();
+        s.reports.push(OpenReport::new(seq, st, t, turn));
         s.last = seq;
         s.foreign_run = 0;
     }
@@ -946,6 +959,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             return;
         };
         let several = s.reports.len() > 1;
+        let turn = s.next_turn();
         let Some(r) = s.reports.get_mut(i) else {
             out.push(Output::Line(key.clone(), t.line));
             return;
@@ -960,6 +974,8 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             let held = std::mem::take(&mut s.held);
             s.held = settle_held(r, held, kind, several, &mut to);
         }
+        // The held lines it left are no longer its own.
+        r.last_turn = turn;
         let text = t.line.text();
         advance(&mut r.st, kind, text, pos);
         r.note(kind, pos, text);
@@ -1056,13 +1072,16 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         if let Some(first) = lines.next() {
             let after = self.next_seq;
             match self.open.get_mut(key) {
-                Some(s) if !stream_done => s.held.push(HeldLine {
-                    log_line: is_log_line(first.text()),
-                    line: first,
-                    time: r.last_time,
-                    after,
-                    declined: 0,
-                }),
+                Some(s) if !stream_done => {
+                    let turn = s.next_turn();
+                    s.held.push(HeldLine {
+                        log_line: is_log_line(first.text()),
+                        line: first,
+                        time: r.last_time,
+                        after,
+                        turn,
+                    });
+                }
                 _ => out.push(Output::Line(key.clone(), first)),
             }
         }
@@ -1196,7 +1215,7 @@ fn fit<L: Line>(s: &Stream<L>, kind: LineKind, text: &str) -> Fit {
         end_unconfirmed: false,
     };
     for (i, r) in s.reports.iter().enumerate() {
-        let hb = held_before(&s.held, r.seq);
+        let hb = held_before(&s.held, r);
         let step = step_in(r, &r.st, hb, several, kind, text);
         match step {
             Step::Continue(pos) if fit.first.is_none() => fit.first = Some((i, pos)),
@@ -1224,7 +1243,7 @@ fn open_beam<L: Line>(
     let now: Vec<(u64, State, HeldBefore)> = s
         .reports
         .iter()
-        .map(|r| (r.seq, r.st, held_before(&s.held, r.seq)))
+        .map(|r| (r.seq, r.st, held_before(&s.held, r)))
         .collect();
     cands
         .iter()
@@ -1380,8 +1399,8 @@ impl State {
 }
 
 impl<L: Line> OpenReport<L> {
-    /// A report opened by line `t`.
-    fn new(seq: u64, st: State, t: Timed<L>) -> Self {
+    /// A report opened by line `t` at its stream's turn `turn`.
+    fn new(seq: u64, st: State, t: Timed<L>, turn: u64) -> Self {
         let mut goroutines = HashSet::new();
         if let Some(id) = goroutine_id(t.line.text()) {
             goroutines.insert(id);
@@ -1396,6 +1415,7 @@ impl<L: Line> OpenReport<L> {
             seq,
             goroutines,
             roots: Vec::new(),
+            last_turn: turn,
         }
     }
 
@@ -1456,7 +1476,14 @@ impl<L: Line> Stream<L> {
             last: 0,
             done: Vec::new(),
             cost: 0,
+            turn: 0,
         }
+    }
+
+    /// Advances the stream's turn (see [`Stream::turn`]) and returns it.
+    fn next_turn(&mut self) -> u64 {
+        self.turn += 1;
+        self.turn
     }
 
     /// Bytes of memory the stream holds: its reports, held and pending
@@ -1516,13 +1543,13 @@ fn settle_held<K: Clone, L: Line>(
     // a log's shape is no value line either.
     let value_lines =
         r.st.pos == Pos::Message && matches!(r.st.event, Event::Panic | Event::HttpPanic);
-    let seq = r.seq;
-    let mine = |h: &HeldLine<L>| h.after >= seq && h.declined != seq;
+    let since = r.last_turn;
+    let mine = |h: &HeldLine<L>| h.turn > since;
     let last_blank = held
         .iter()
         .rposition(|h| mine(h) && is_blank(h.line.text()));
     let mut keep = Vec::new();
-    for (j, mut h) in held.into_iter().enumerate() {
+    for (j, h) in held.into_iter().enumerate() {
         let text = h.line.text();
         let mine = mine(&h);
         let blank = is_blank(text);
@@ -1533,8 +1560,8 @@ fn settle_held<K: Clone, L: Line>(
         if mine && (separator || value) {
             add_line(r, h.line, to);
         } else if blank && several {
-            // Perhaps the separator of another report's next block.
-            h.declined = seq;
+            // Perhaps the separator of another report's next block; never
+            // this report's now (see `Stream::turn`).
             keep.push(h);
         } else {
             to.stats.foreign_lines += 1;
@@ -1704,17 +1731,17 @@ fn consistent<L>(r: &OpenReport<L>, st: &State, kind: LineKind, text: &str) -> b
     }
 }
 
-/// The held lines as one report sees them: those that arrived after it
-/// started.
+/// The held lines as one report sees them: those held since it opened or
+/// took its last line.
 #[derive(Debug, Clone, Copy, Default)]
 struct HeldBefore {
     any: bool,
     blank: bool,
 }
 
-fn held_before<L: Line>(held: &[HeldLine<L>], seq: u64) -> HeldBefore {
+fn held_before<L: Line>(held: &[HeldLine<L>], r: &OpenReport<L>) -> HeldBefore {
     let mut hb = HeldBefore::default();
-    for h in held.iter().filter(|h| h.after >= seq && h.declined != seq) {
+    for h in held.iter().filter(|h| h.turn > r.last_turn) {
         hb.any = true;
         hb.blank |= is_blank(h.line.text());
     }

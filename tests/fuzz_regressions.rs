@@ -63,10 +63,9 @@ fn log_pipeline_checks_hold_on_fixtures() {
 }
 
 /// Open findings, `tests/fuzz-regressions/open/` (see the README there):
-/// records over `--max-record-bytes` (a line longer than the bound; a
-/// panic value copied into `go.message`), and a report whose held blank
-/// line joins after a later line. Run with `--ignored`; once an input
-/// passes, move it to `log_pipeline/`.
+/// a record over `--max-record-bytes`, and a report's lines out of input
+/// order. Run with `--ignored`; once an input passes, move it to
+/// `log_pipeline/`.
 #[test]
 #[ignore = "open findings: records over --max-record-bytes; a report's lines out of input order"]
 fn open_findings_replay() {

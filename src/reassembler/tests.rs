@@ -453,6 +453,26 @@ fn two_binaries_crashing_together_are_told_apart() {
 }
 
 #[test]
+fn a_blank_line_a_report_passed_over_never_joins_it_later() {
+    // Two panics open in one stream; the block goes to `panic: b`. The
+    // blank line after `panic: a` is no line of its value (Go prints none
+    // between a panic line and its `\t` lines), so `\t/b` leaves it
+    // behind; `panic: b` taking `t()` must not make it `panic: a`'s again,
+    // to join after `\t/c` as a value line.
+    let text = "panic: a\n\npanic: b\n\ngoroutine 1 [running]:\n\t/b\n\nt()\n\t/c";
+    let out = run(text);
+    assert_eq!(
+        out,
+        [
+            r#"R panic ["panic: a", "\t/b", "\t/c"]"#,
+            r#"R panic ["panic: b", "", "goroutine 1 [running]:", "t()"]"#,
+            "L ",
+            "L ",
+        ]
+    );
+}
+
+#[test]
 fn reports_leave_in_the_order_they_started() {
     let text = format!(
         "{NIL_DEREF_122}\n==================\nWARNING: DATA RACE\nRead at 0x00c000012345 by goroutine 8:\n  main.f()\n      /app/main.go:20 +0x44\n=================="
