@@ -568,9 +568,7 @@ pub fn plain_cri(b: &[u8]) -> Option<PlainCri<'_>> {
     }
     let inner = |r: Range<usize>| {
         let raw = b.get(r.start + 1..r.end.checked_sub(1)?)?;
-        is_plain(raw)
-            .then(|| std::str::from_utf8(raw).ok())
-            .flatten()
+        if is_plain(raw) { ascii_str(raw) } else { None }
     };
     let tag = inner(m.p)?;
     Some(PlainCri {
@@ -579,6 +577,23 @@ pub fn plain_cri(b: &[u8]) -> Option<PlainCri<'_>> {
         partial: tag == "P",
         text,
     })
+}
+
+/// `b` as text when it is ASCII, checked eight bytes at a time (`from_utf8`
+/// checks four, interpreted, and a stream's tag is ~80 bytes).
+pub fn ascii_str(b: &[u8]) -> Option<&str> {
+    let mut i = 0;
+    while let Some(x) = load8(b, i) {
+        if x & !LOW7 != 0 {
+            return None;
+        }
+        i += 8;
+    }
+    if !b.get(i..)?.is_ascii() {
+        return None;
+    }
+    // SAFETY: every byte is below 0x80: ASCII, which is UTF-8.
+    Some(unsafe { std::str::from_utf8_unchecked(b) })
 }
 
 /// The high bit of each byte of `v` below 0x20 (a control character),
@@ -642,9 +657,14 @@ fn plain_string(b: &[u8], mut i: usize) -> Option<(String, usize)> {
                 let text = unsafe { String::from_utf8_unchecked(out) };
                 return Some((text, i + 1));
             }
+            // The escaped byte itself: it starts the next run (a JSON log
+            // line's text escapes a quote every few bytes).
+            b'\\' if matches!(b.get(i + 1), Some(b'"' | b'\\' | b'/')) => {
+                run = i + 1;
+                i += 2;
+            }
             b'\\' => {
                 out.push(match *b.get(i + 1)? {
-                    e @ (b'"' | b'\\' | b'/') => e,
                     b'b' => 0x08,
                     b'f' => 0x0C,
                     b'n' => b'\n',

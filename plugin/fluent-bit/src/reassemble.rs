@@ -34,7 +34,7 @@ use gopanic::time::{parse_rfc3339_nanos, rfc3339_nanos};
 use crate::Verdict;
 use crate::hash::{FxHasher, FxMap};
 use crate::json::{Record, decode_string, write_key, write_string};
-use crate::quick::{cri_record, glance, plain_cri};
+use crate::quick::{ascii_str, cri_record, glance, plain_cri};
 use crate::settings::Settings;
 
 /// Marks a record re-emitted by this filter; it then passes unchanged.
@@ -372,11 +372,10 @@ impl Filter {
             self.salt = now.unsigned_abs().wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         }
         let time = time.unwrap_or(now);
-        // Borrowed: Fluent Bit's tags are UTF-8 (`from_utf8` has the ASCII
-        // fast path the lossy decoder lacks); only another tag is copied.
-        let tag = match std::str::from_utf8(tag) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(tag),
+        // Borrowed: Fluent Bit's tags are ASCII; only another tag is copied.
+        let tag = match ascii_str(tag) {
+            Some(t) => std::borrow::Cow::Borrowed(t),
+            None => String::from_utf8_lossy(tag),
         };
         let key = self.stream_id(&tag, &stream);
         // Fluent Bit's `cri` multiline parser keeps the first chunk's `P`
