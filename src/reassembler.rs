@@ -257,6 +257,9 @@ struct OpenReport<L> {
     roots: Vec<(bool, Box<str>)>,
     /// Its stream's turn when it opened or last took a line.
     last_turn: u64,
+    /// Its stream's turn when it opened: disproved, its first line is held
+    /// as of then (see [`Reassembler::disown`]).
+    first_turn: u64,
 }
 
 /// One stream: its open reports (usually one; several when processes
@@ -1060,6 +1063,12 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// An unconfirmed report ends: its first line is an ordinary line (held
     /// while other reports of the stream are open, not to leave before
     /// them), the others go to `again` to be read afresh.
+    ///
+    /// The first line is held as it would have been when it arrived: in
+    /// its place among the held lines and with the turn the report opened
+    /// at. Held anew, it would come after lines held since, and a report
+    /// that took a line in between (an old-style panic value line, say)
+    /// would own it and take it after that line.
     fn disown(
         &mut self,
         key: &K,
@@ -1070,17 +1079,20 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     ) {
         let mut lines = r.lines.into_iter();
         if let Some(first) = lines.next() {
-            let after = self.next_seq;
             match self.open.get_mut(key) {
                 Some(s) if !stream_done => {
-                    let turn = s.next_turn();
-                    s.held.push(HeldLine {
-                        log_line: is_log_line(first.text()),
-                        line: first,
-                        time: r.last_time,
-                        after,
-                        turn,
-                    });
+                    // Held lines are in turn order.
+                    let at = s.held.partition_point(|h| h.turn < r.first_turn);
+                    s.held.insert(
+                        at,
+                        HeldLine {
+                            log_line: is_log_line(first.text()),
+                            line: first,
+                            time: r.last_time,
+                            after: r.seq,
+                            turn: r.first_turn,
+                        },
+                    );
                 }
                 _ => out.push(Output::Line(key.clone(), first)),
             }
@@ -1416,6 +1428,7 @@ impl<L: Line> OpenReport<L> {
             goroutines,
             roots: Vec::new(),
             last_turn: turn,
+            first_turn: turn,
         }
     }
 

@@ -63,11 +63,10 @@ fn log_pipeline_checks_hold_on_fixtures() {
 }
 
 /// Open findings, `tests/fuzz-regressions/open/` (see the README there):
-/// a record over `--max-record-bytes`, and a report's lines out of input
-/// order. Run with `--ignored`; once an input passes, move it to
-/// `log_pipeline/`.
+/// records over `--max-record-bytes`. Run with `--ignored`; once an input
+/// passes, move it to `log_pipeline/`.
 #[test]
-#[ignore = "open findings: records over --max-record-bytes; a report's lines out of input order"]
+#[ignore = "open findings: records over --max-record-bytes"]
 fn open_findings_replay() {
     replay::replay(root(), "open", |d| {
         log_pipeline::check(d);

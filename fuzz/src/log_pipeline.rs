@@ -27,9 +27,9 @@
 //! (the CLI's path).
 //!
 //! `GOPANIC_FUZZ_SKIP=record_bound,report_order` leaves the record bound
-//! and the order of a report's lines unchecked: neither holds yet on every
-//! input (see `tests/fuzz-regressions/README.md`), and a fuzzer stopped by
-//! a known finding finds nothing else.
+//! and the order of a report's lines unchecked: the record bound does not
+//! hold yet on every input (see `tests/fuzz-regressions/README.md`), and a
+//! fuzzer stopped by a known finding finds nothing else.
 
 use std::collections::HashMap;
 

@@ -473,6 +473,24 @@ fn a_blank_line_a_report_passed_over_never_joins_it_later() {
 }
 
 #[test]
+fn a_disproved_start_keeps_its_place_among_held_lines() {
+    // `SIGSEGV: s` opens an unconfirmed report beside `panic: a`; the next
+    // line continues the panic's value, the blank line disproves the
+    // signal report. `SIGSEGV: s` came before that value line: held, it
+    // must not join the panic after it (as a value line, when the header
+    // comes).
+    let text = "panic: a\nSIGSEGV: s\nsignal arrived during cgo execution\n\ngoroutine 1 [syscall]:";
+    let out = run(text);
+    assert_eq!(
+        out,
+        [
+            "L SIGSEGV: s",
+            r#"R panic ["panic: a", "signal arrived during cgo execution", "", "goroutine 1 [syscall]:"]"#,
+        ]
+    );
+}
+
+#[test]
 fn reports_leave_in_the_order_they_started() {
     let text = format!(
         "{NIL_DEREF_122}\n==================\nWARNING: DATA RACE\nRead at 0x00c000012345 by goroutine 8:\n  main.f()\n      /app/main.go:20 +0x44\n=================="

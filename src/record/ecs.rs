@@ -68,7 +68,7 @@ pub struct EcsEvent {
 /// `error.*`.
 #[derive(Debug, Serialize)]
 pub struct EcsError<'a, T> {
-    /// Copy of `go.message`.
+    /// Copy of `go.message`; dropped with it (`go.cut`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<&'a str>,
     /// Copy of `go.class`.

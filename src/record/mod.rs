@@ -260,7 +260,7 @@ pub struct Flat<'a> {
     pub go_fingerprint: &'a str,
     /// Copy of `go.top_frame.function`, at most 256 bytes
     /// ([`MAX_FLAT_BYTES`], cut on a character boundary); when there is a
-    /// top frame.
+    /// top frame, and dropped with it (`go.cut`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub go_top_frame_function: Option<&'a str>,
     /// Copy of `go.report_id`; split reports only.
@@ -545,6 +545,12 @@ fn fit<L: Line>(m: &mut Members<'_, L>, excess: usize) -> bool {
             }
             Part::Site(members) => {
                 m.go.site = None;
+                // Copies of its members go with them: the ECS
+                // `error.message` can be as long as the text.
+                m.flat.go_top_frame_function = None;
+                if let Some(e) = m.ecs.as_mut().and_then(|e| e.error.as_mut()) {
+                    e.message = None;
+                }
                 names.extend(members.into_iter().map(Cow::Owned));
             }
         }
@@ -577,8 +583,18 @@ fn droppable<L: Line>(m: &Members<'_, L>) -> Vec<(Part, usize)> {
     if let Some(site) = &m.go.site {
         let members = site_members(site);
         if !members.is_empty() {
-            // Flattened: its JSON less the braces, plus the comma before.
-            parts.push((Part::Site(members), json_len(site).saturating_sub(1)));
+            // Flattened: its JSON less the braces, plus the comma before;
+            // and the copies that go with it.
+            let copies = m
+                .flat
+                .go_top_frame_function
+                .map_or(0, |f| member_len("go_top_frame_function", f))
+                + m.ecs
+                    .as_ref()
+                    .and_then(|e| e.error.as_ref()?.message)
+                    .map_or(0, |msg| member_len("message", msg));
+            let size = json_len(site).saturating_sub(1) + copies;
+            parts.push((Part::Site(members), size));
         }
     }
     parts
@@ -1034,7 +1050,8 @@ mod tests {
             ])
         );
         assert_eq!(v["go"]["class"], "deadlock");
-        assert_eq!(v["go_top_frame_function"], "main.worker1");
+        // The flat copy of `top_frame` went with it.
+        assert!(v.get("go_top_frame_function").is_none());
         assert_eq!(v["message"].as_str().unwrap().lines().count(), 161);
     }
 
@@ -1092,10 +1109,10 @@ mod tests {
         assert!(v["go"]["panics"][0].get("value_truncated").is_none());
     }
 
-    #[test]
-    fn the_record_bound_holds_when_the_header_alone_is_over_it() {
-        // A 200 KiB panic value under a 230 KiB bound: the text fits, its
-        // copies do not.
+    /// A 200 KiB panic value under a 230 KiB bound, its copies uncapped:
+    /// the text fits, its copies do not. Returns the lines and the record,
+    /// checked against the bound.
+    fn long_value_under_bound(profile: Profile) -> (Vec<String>, Value) {
         let lines = frames(&format!("panic: {}", "v".repeat(200 << 10)));
         let max = 230 << 10;
         let limits = Limits {
@@ -1104,11 +1121,16 @@ mod tests {
             ..Limits::default()
         };
         let mut buf = Vec::new();
-        Shaper::new(Profile::Default, limits)
+        Shaper::new(profile, limits)
             .shape(Event::Panic, &lines, None)
             .write(&mut buf, 0);
         assert!(buf.len() <= max, "{} > {max}", buf.len());
-        let v: Value = serde_json::from_slice(&buf).unwrap();
+        (lines, serde_json::from_slice(&buf).unwrap())
+    }
+
+    #[test]
+    fn the_record_bound_holds_when_the_header_alone_is_over_it() {
+        let (lines, v) = long_value_under_bound(Profile::Default);
         assert_eq!(v["log"], lines.join("\n"));
         let cut = v["go"]["cut"].as_array().unwrap();
         assert!(
@@ -1117,6 +1139,24 @@ mod tests {
         );
         assert_eq!(v["go"]["class"], "custom_panic");
         assert_eq!(v["go_fingerprint"], v["go"]["fingerprint"]);
+    }
+
+    #[test]
+    fn copies_of_dropped_members_go_with_them() {
+        // The ECS `error.message` copies `go.message`, the flat
+        // `go_top_frame_function` copies `go.top_frame.function`: once
+        // the site is dropped, copies that stayed kept the record over
+        // its bound (here by the value's 200 KiB).
+        let (lines, v) = long_value_under_bound(Profile::Ecs);
+        let cut = v["go"]["cut"].as_array().unwrap();
+        assert!(
+            cut.contains(&json!("message")) && cut.contains(&json!("top_frame")),
+            "{cut:?}"
+        );
+        assert!(v["error"].get("message").is_none());
+        assert_eq!(v["error"]["type"], "custom_panic");
+        assert!(v.get("go_top_frame_function").is_none());
+        assert_eq!(v["message"], lines.join("\n"));
     }
 
     #[test]
