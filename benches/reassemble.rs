@@ -107,14 +107,24 @@ fn big_dump() -> String {
         .collect()
 }
 
+/// The stream key the CLI's pipeline uses: one byte, no allocation per line.
+fn key(line: &LogLine) -> u8 {
+    match line.stream.as_deref() {
+        None => 0,
+        Some("stdout") => 1,
+        Some("stderr") => 2,
+        Some(_) => 3,
+    }
+}
+
 fn run(input: &str, emit: bool) -> usize {
     let mut d = Decoder::new(Format::Auto, 4 << 20);
-    let mut r: Reassembler<Option<String>, LogLine> = Reassembler::new(Config::default());
-    let mut out: Vec<Output<Option<String>, LogLine>> = Vec::new();
+    let mut r: Reassembler<u8, LogLine> = Reassembler::new(Config::default());
+    let mut out: Vec<Output<u8, LogLine>> = Vec::new();
     let mut buf = Vec::with_capacity(1 << 16);
     let mut shaper = Shaper::default();
     let mut written = 0;
-    let mut drain = |out: &mut Vec<Output<Option<String>, LogLine>>| {
+    let mut drain = |out: &mut Vec<Output<u8, LogLine>>| {
         for o in out.drain(..) {
             if emit {
                 buf.clear();
@@ -127,7 +137,7 @@ fn run(input: &str, emit: bool) -> usize {
     };
     for raw in input.lines() {
         for line in d.push(raw) {
-            let key = line.stream.clone();
+            let key = key(&line);
             let now = line.time_nanos.unwrap_or(0);
             r.push(&key, line, now, &mut out);
         }
@@ -150,13 +160,13 @@ fn decode(input: &str) -> usize {
 }
 
 /// The reassembler's outputs for `input`.
-fn outputs(input: &str) -> Vec<Output<Option<String>, LogLine>> {
+fn outputs(input: &str) -> Vec<Output<u8, LogLine>> {
     let mut d = Decoder::new(Format::Auto, 4 << 20);
-    let mut r: Reassembler<Option<String>, LogLine> = Reassembler::new(Config::default());
+    let mut r: Reassembler<u8, LogLine> = Reassembler::new(Config::default());
     let mut out = Vec::new();
     for raw in input.lines() {
         for line in d.push(raw) {
-            let key = line.stream.clone();
+            let key = key(&line);
             let now = line.time_nanos.unwrap_or(0);
             r.push(&key, line, now, &mut out);
         }
@@ -166,7 +176,7 @@ fn outputs(input: &str) -> Vec<Output<Option<String>, LogLine>> {
 }
 
 /// Parses and writes every output, as `run` does.
-fn emit(outputs: &[Output<Option<String>, LogLine>]) -> usize {
+fn emit(outputs: &[Output<u8, LogLine>]) -> usize {
     let mut buf = Vec::with_capacity(1 << 16);
     let mut shaper = Shaper::default();
     let mut written = 0;
