@@ -7,9 +7,14 @@
 //! chunk's timestamp. A line that claims a format but is malformed comes out
 //! as plain text, flagged, never dropped.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use crate::time::parse_rfc3339_nanos;
+
+mod short;
+pub use short::ShortText;
 
 /// How raw lines are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,11 +62,12 @@ pub struct LogLine {
     /// The envelope it arrived in.
     pub envelope: Envelope,
     /// The timestamp exactly as the runtime wrote it (CRI and docker only).
-    pub time: Option<String>,
+    pub time: Option<ShortText>,
     /// `time` in nanoseconds since the Unix epoch.
     pub time_nanos: Option<i64>,
-    /// `stdout` or `stderr` (CRI and docker only).
-    pub stream: Option<String>,
+    /// `stdout` or `stderr` (CRI and docker only): borrowed for those two,
+    /// so that no line allocates for its stream.
+    pub stream: Option<Cow<'static, str>>,
     /// The line's text without envelope and trailing newline.
     pub text: String,
     /// The line claimed a format but did not follow it; `text` is the raw
@@ -504,9 +510,9 @@ fn decode_cri(raw: &str) -> Option<(LogLine, bool)> {
     Some((
         LogLine {
             envelope: Envelope::Cri,
-            time: Some(time.to_owned()),
+            time: Some(time.into()),
             time_nanos,
-            stream: Some(stream.to_owned()),
+            stream: Some(Cow::Borrowed(stream)),
             text: text.to_owned(),
             malformed: false,
             continued: false,
@@ -536,9 +542,13 @@ fn decode_docker(raw: &str) -> Option<(LogLine, bool)> {
     Some((
         LogLine {
             envelope: Envelope::Docker,
-            time: d.time,
+            time: d.time.map(ShortText::from),
             time_nanos,
-            stream: d.stream,
+            stream: d.stream.map(|s| match s.as_str() {
+                "stdout" => Cow::Borrowed("stdout"),
+                "stderr" => Cow::Borrowed("stderr"),
+                _ => Cow::Owned(s),
+            }),
             text,
             malformed: false,
             continued: false,

@@ -65,8 +65,11 @@ impl Line for crate::container::LogLine {
 
     fn mem_bytes(&self) -> usize {
         self.text.capacity()
-            + self.time.as_ref().map_or(0, String::capacity)
-            + self.stream.as_ref().map_or(0, String::capacity)
+            + self.time.as_ref().map_or(0, |t| t.heap_bytes())
+            + match &self.stream {
+                Some(std::borrow::Cow::Owned(s)) => s.capacity(),
+                _ => 0,
+            }
     }
 }
 
