@@ -23,7 +23,7 @@
 use crate::crash::Event;
 use crate::grammar::{
     LineKind, Opening, Pos, is_location, is_log_line, is_log_line_of_kind, line_kind,
-    location_head, role,
+    location_head, rfind_byte, role,
 };
 use std::collections::HashSet;
 use std::hash::Hash;
@@ -1808,8 +1808,7 @@ fn best_scored(scored: &[(u64, i32)]) -> Vec<u64> {
 fn root_of(text: &str) -> Option<(bool, &str)> {
     let rest = text.strip_prefix('\t')?;
     let (file, _) = location_head(rest).rsplit_once(':')?;
-    // A searcher built once (see `location_head`).
-    if let Some(at) = file.rfind("/src/")
+    if let Some(at) = rfind_src(file)
         && let Some((goroot, pkg)) = file.split_at_checked(at + 5)
         && is_std_path(pkg)
     {
@@ -1822,6 +1821,21 @@ fn root_of(text: &str) -> Option<(bool, &str)> {
     // directory: they tell nothing.
     let (dir, _) = file.rsplit_once('/')?;
     Some((false, dir))
+}
+
+/// The last `/src/` in a file's path, by bytes from the end: on every
+/// location line of a report, where `str::rfind` would build a substring
+/// searcher each time.
+fn rfind_src(file: &str) -> Option<usize> {
+    let b = file.as_bytes();
+    let mut end = b.len();
+    while let Some(i) = rfind_byte(b.get(..end)?, b'/') {
+        if b.get(i..).is_some_and(|r| r.starts_with(b"/src/")) {
+            return Some(i);
+        }
+        end = i;
+    }
+    None
 }
 
 /// A standard library path: its first element has no dot (`runtime/…`,
