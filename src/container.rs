@@ -364,8 +364,11 @@ impl Decoder {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let (line, complete) = match self.format {
             Format::Plain => (LogLine::plain(raw.to_owned()), true),
-            Format::Cri => decode_cri(raw, &mut self.times).unwrap_or_else(|| (LogLine::malformed(raw), true)),
-            Format::Docker => decode_docker(raw, &mut self.times).unwrap_or_else(|| (LogLine::malformed(raw), true)),
+            Format::Cri => {
+                decode_cri(raw, &mut self.times).unwrap_or_else(|| (LogLine::malformed(raw), true))
+            }
+            Format::Docker => decode_docker(raw, &mut self.times)
+                .unwrap_or_else(|| (LogLine::malformed(raw), true)),
             Format::Auto => decode_auto(raw, &mut self.times),
         };
         if line.malformed || line.envelope == Envelope::Plain {

@@ -256,8 +256,7 @@ impl<'a> Parser<'a> {
         let c = &mut self.crash;
         match kind {
             LineKind::RuntimeNote if c.goroutines.is_empty() => {
-                c.runtime_notes
-                    .push(after(line, role(kind).prefix).into());
+                c.runtime_notes.push(after(line, role(kind).prefix).into());
             }
             LineKind::StackUnavailable => {
                 if let Some(g) = c.goroutines.last_mut() {
@@ -1023,10 +1022,7 @@ mod tests {
         assert!(!f.runtime);
         let f = frame("main.Map[...](...)", "\tmain.go:7").unwrap();
         assert!(f.generic);
-        assert_eq!(
-            (&*f.package, &*f.name, f.receiver),
-            ("main", "Map", None)
-        );
+        assert_eq!((&*f.package, &*f.name, f.receiver), ("main", "Map", None));
         assert_eq!(f.offset, None);
         let f = frame("main.main.func1()", "\t/app/main.go:7 +0x1").unwrap();
         assert_eq!((&*f.name, f.receiver), ("main.func1", None));

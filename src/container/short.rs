@@ -114,7 +114,12 @@ mod tests {
 
     #[test]
     fn short_inline_long_on_heap() {
-        for s in ["", "2026-11-27T06:51:01.123456789+05:30", &"é".repeat(19), &"x".repeat(39)] {
+        for s in [
+            "",
+            "2026-11-27T06:51:01.123456789+05:30",
+            &"é".repeat(19),
+            &"x".repeat(39),
+        ] {
             let t = ShortText::from(s);
             assert_eq!(t.as_str(), s);
             assert_eq!(ShortText::from(s.to_owned()), t);
