@@ -1441,7 +1441,8 @@ fn line_cost<L: Line>(line: &L) -> usize {
 }
 
 /// What the allocator adds to a line's heap blocks, roughly: a header and
-/// rounding for each (a CRI line has three: text, time, stream).
+/// rounding for each (a decoded CRI line has one, its text; a host's own
+/// line type may have more).
 const ALLOC_OVERHEAD: usize = 48;
 
 /// What a stream costs before any line: its entry, its key's heap (a
