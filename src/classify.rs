@@ -197,7 +197,7 @@ fn class_of(c: &Crash, event: Event) -> Class {
         Event::FatalError | Event::Signal => {}
     }
     if let Some(reason) = &c.fatal_error {
-        let class = match reason.as_str() {
+        let class = match reason.as_ref() {
             "concurrent map writes" => Class::ConcurrentMapWrites,
             "concurrent map read and map write" => Class::ConcurrentMapReadWrite,
             "concurrent map iteration and map write" => Class::ConcurrentMapIterationWrite,
@@ -219,7 +219,7 @@ fn class_of(c: &Crash, event: Event) -> Class {
         };
         return class;
     }
-    match c.signal.as_ref().map(|s| s.name.as_str()) {
+    match c.signal.as_ref().map(|s| s.name.as_ref()) {
         Some("SIGQUIT") => Class::GoroutineDump,
         Some(_) if in_cgo(c) => Class::CgoSignal,
         Some("SIGSEGV" | "SIGBUS" | "SIGILL" | "SIGFPE" | "SIGTRAP") => Class::Fault,
@@ -277,7 +277,7 @@ pub fn panic_class(value: &str) -> Class {
 /// frame (those above it are deferred calls, such as net/http's recover),
 /// without the runtime's own frames and the `sync` plumbing that reports
 /// misuse of a lock or WaitGroup.
-pub fn site_frames(g: &Goroutine) -> impl Iterator<Item = &Frame> + Clone {
+pub fn site_frames<'g>(g: &'g Goroutine<'g>) -> impl Iterator<Item = &'g Frame<'g>> + Clone {
     let after_panic = g
         .frames
         .iter()
@@ -295,14 +295,14 @@ fn is_plumbing(f: &Frame) -> bool {
 }
 
 /// The first frame outside the runtime (see [`site_frames`]).
-pub fn top_frame(g: &Goroutine) -> Option<&Frame> {
+pub fn top_frame<'g>(g: &'g Goroutine<'g>) -> Option<&'g Frame<'g>> {
     site_frames(g).next()
 }
 
 /// The first site frame in the program's own code (for a goroutine parked
 /// in `time.Sleep` or `net.(*conn).Read`, the caller that waits), else the
 /// first frame outside the runtime, else the first frame.
-pub fn own_frame(g: &Goroutine) -> Option<&Frame> {
+pub fn own_frame<'g>(g: &'g Goroutine<'g>) -> Option<&'g Frame<'g>> {
     site_frames(g)
         .find(|f| !is_std(&f.package))
         .or_else(|| top_frame(g))
@@ -351,7 +351,7 @@ pub fn fingerprint(c: &Crash, class: Class) -> String {
     format!("{:016x}", fnv1a(parts.join("\n").as_bytes()))
 }
 
-fn frame_keys<'a>(frames: impl Iterator<Item = &'a Frame> + Clone, n: usize) -> Vec<String> {
+fn frame_keys<'a>(frames: impl Iterator<Item = &'a Frame<'a>> + Clone, n: usize) -> Vec<String> {
     let own: Vec<String> = frames
         .clone()
         .filter(|f| !is_wrapper(f) && !is_std(&f.package))
@@ -425,14 +425,14 @@ pub struct Bucket<'a> {
     /// The longest wait among them, in minutes, when printed.
     pub max_wait_minutes: Option<u64>,
     /// Their innermost frame outside the runtime, if any.
-    pub top_frame: Option<&'a Frame>,
+    pub top_frame: Option<&'a Frame<'a>>,
     /// The lowest goroutine id in the bucket.
     pub first_id: u64,
 }
 
 /// Buckets by (state, function names of all frames, creator), largest
 /// first; ties in order of first appearance.
-pub fn buckets(goroutines: &[Goroutine]) -> Vec<Bucket<'_>> {
+pub fn buckets<'a>(goroutines: &'a [Goroutine<'a>]) -> Vec<Bucket<'a>> {
     // Keyed by a hash of the shape, without building a key per goroutine; a
     // goroutine joins a bucket of its hash only if its shape is the same.
     let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
@@ -515,7 +515,7 @@ mod tests {
     use super::*;
     use crate::parse::parse;
 
-    fn crash(event: Event, text: &str) -> Crash {
+    fn crash(event: Event, text: &str) -> Crash<'_> {
         let lines: Vec<&str> = text.lines().collect();
         parse(event, &lines)
     }

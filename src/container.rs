@@ -7,9 +7,14 @@
 //! chunk's timestamp. A line that claims a format but is malformed comes out
 //! as plain text, flagged, never dropped.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
-use crate::time::parse_rfc3339_nanos;
+use crate::time::TimeCache;
+
+mod short;
+pub use short::ShortText;
 
 /// How raw lines are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,11 +62,12 @@ pub struct LogLine {
     /// The envelope it arrived in.
     pub envelope: Envelope,
     /// The timestamp exactly as the runtime wrote it (CRI and docker only).
-    pub time: Option<String>,
+    pub time: Option<ShortText>,
     /// `time` in nanoseconds since the Unix epoch.
     pub time_nanos: Option<i64>,
-    /// `stdout` or `stderr` (CRI and docker only).
-    pub stream: Option<String>,
+    /// `stdout` or `stderr` (CRI and docker only): borrowed for those two,
+    /// so that no line allocates for its stream.
+    pub stream: Option<Cow<'static, str>>,
     /// The line's text without envelope and trailing newline.
     pub text: String,
     /// The line claimed a format but did not follow it; `text` is the raw
@@ -158,6 +164,8 @@ pub struct Decoder {
     long: Option<LongLine>,
     /// Physical lines read.
     raw_lines: u64,
+    /// The last timestamp's second, read once for the lines within it.
+    times: TimeCache,
 }
 
 /// Lines that left the decoder for one pushed line, in order; several when
@@ -196,6 +204,7 @@ impl Decoder {
             pending: Vec::new(),
             long: None,
             raw_lines: 0,
+            times: TimeCache::default(),
         }
     }
 
@@ -299,7 +308,7 @@ impl Decoder {
     fn long_head(&self, raw: &[u8]) -> (LogLine, bool, usize) {
         let head = raw.get(..HEAD_ROOM.min(raw.len())).unwrap_or_default();
         let cri = matches!(self.format, Format::Cri | Format::Auto);
-        if cri && let Some((line, completes, at)) = cri_head(head) {
+        if cri && let Some((line, completes, at)) = cri_head(head, &mut TimeCache::default()) {
             return (line, completes, at);
         }
         // Claimed a format it does not follow, as `decode_auto` judges.
@@ -355,9 +364,12 @@ impl Decoder {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let (line, complete) = match self.format {
             Format::Plain => (LogLine::plain(raw.to_owned()), true),
-            Format::Cri => decode_cri(raw).unwrap_or_else(|| (LogLine::malformed(raw), true)),
-            Format::Docker => decode_docker(raw).unwrap_or_else(|| (LogLine::malformed(raw), true)),
-            Format::Auto => decode_auto(raw),
+            Format::Cri => {
+                decode_cri(raw, &mut self.times).unwrap_or_else(|| (LogLine::malformed(raw), true))
+            }
+            Format::Docker => decode_docker(raw, &mut self.times)
+                .unwrap_or_else(|| (LogLine::malformed(raw), true)),
+            Format::Auto => decode_auto(raw, &mut self.times),
         };
         if line.malformed || line.envelope == Envelope::Plain {
             // Never merged with chunks: only cut when over the bound.
@@ -464,11 +476,11 @@ fn cut_piece(line: &mut LogLine, max: usize) -> LogLine {
 
 /// The head of a CRI line (`<time> <stream> <tag> `): the line without
 /// text, whether it completes its logical line, and where the text starts.
-fn cri_head(head: &[u8]) -> Option<(LogLine, bool, usize)> {
+fn cri_head(head: &[u8], times: &mut TimeCache) -> Option<(LogLine, bool, usize)> {
     let mut spaces = head.iter().enumerate().filter(|&(_, &b)| b == b' ');
     let (third, _) = spaces.nth(2)?;
     let prefix = std::str::from_utf8(head.get(..third)?).ok()?;
-    let (line, completes) = decode_cri(prefix)?;
+    let (line, completes) = decode_cri(prefix, times)?;
     Some((line, completes, third + 1))
 }
 
@@ -481,7 +493,7 @@ fn looks_cri(head: &[u8]) -> bool {
 
 /// `<RFC3339Nano> <stdout|stderr> <P|F>[:more tags] <text>`; the bool says
 /// whether this chunk completes its line.
-fn decode_cri(raw: &str) -> Option<(LogLine, bool)> {
+fn decode_cri(raw: &str, times: &mut TimeCache) -> Option<(LogLine, bool)> {
     // Byte scans: this runs once per line of every CRI log.
     let (time, rest) = raw.split_at_checked(memchr::memchr(b' ', raw.as_bytes())?)?;
     let rest = rest.get(1..)?;
@@ -500,13 +512,13 @@ fn decode_cri(raw: &str) -> Option<(LogLine, bool)> {
         [b'P'] | [b'P', b':', ..] => false,
         _ => return None,
     };
-    let time_nanos = Some(parse_rfc3339_nanos(time)?);
+    let time_nanos = Some(times.parse(time)?);
     Some((
         LogLine {
             envelope: Envelope::Cri,
-            time: Some(time.to_owned()),
+            time: Some(time.into()),
             time_nanos,
-            stream: Some(stream.to_owned()),
+            stream: Some(Cow::Borrowed(stream)),
             text: text.to_owned(),
             malformed: false,
             continued: false,
@@ -526,19 +538,23 @@ struct DockerLine {
 
 /// `{"log":"…\n","stream":"stderr","time":"…"}`; a `log` without the
 /// trailing `\n` is a 16 KiB chunk of a longer line.
-fn decode_docker(raw: &str) -> Option<(LogLine, bool)> {
+fn decode_docker(raw: &str, times: &mut TimeCache) -> Option<(LogLine, bool)> {
     let d: DockerLine = serde_json::from_str(raw).ok()?;
     let (text, complete) = match d.log.strip_suffix('\n') {
         Some(t) => (t.strip_suffix('\r').unwrap_or(t).to_owned(), true),
         None => (d.log, false),
     };
-    let time_nanos = d.time.as_deref().and_then(parse_rfc3339_nanos);
+    let time_nanos = d.time.as_deref().and_then(|t| times.parse(t));
     Some((
         LogLine {
             envelope: Envelope::Docker,
-            time: d.time,
+            time: d.time.map(ShortText::from),
             time_nanos,
-            stream: d.stream,
+            stream: d.stream.map(|s| match s.as_str() {
+                "stdout" => Cow::Borrowed("stdout"),
+                "stderr" => Cow::Borrowed("stderr"),
+                _ => Cow::Owned(s),
+            }),
             text,
             malformed: false,
             continued: false,
@@ -550,9 +566,9 @@ fn decode_docker(raw: &str) -> Option<(LogLine, bool)> {
 /// Detects the envelope of one line. Only a line that clearly claims a
 /// format and then breaks it counts as malformed: an application's own JSON
 /// or timestamped text in a plain log is plain, not a broken envelope.
-fn decode_auto(raw: &str) -> (LogLine, bool) {
+fn decode_auto(raw: &str, times: &mut TimeCache) -> (LogLine, bool) {
     if raw.starts_with('{') {
-        if let Some(d) = decode_docker(raw) {
+        if let Some(d) = decode_docker(raw, times) {
             return d;
         }
         if raw.starts_with("{\"log\":") {
@@ -561,7 +577,7 @@ fn decode_auto(raw: &str) -> (LogLine, bool) {
         return (LogLine::plain(raw.to_owned()), true);
     }
     if raw.as_bytes().first().is_some_and(u8::is_ascii_digit) {
-        if let Some(d) = decode_cri(raw) {
+        if let Some(d) = decode_cri(raw, times) {
             return d;
         }
         // `<something> stdout ` is a CRI line gone wrong (bad time or tag).
@@ -622,7 +638,7 @@ mod tests {
         assert_eq!(out[1].time.as_deref(), Some("2026-11-27T06:51:01.1Z"));
         assert_eq!(
             out[1].time_nanos,
-            parse_rfc3339_nanos("2026-11-27T06:51:01.1Z")
+            crate::time::parse_rfc3339_nanos("2026-11-27T06:51:01.1Z")
         );
     }
 

@@ -583,10 +583,32 @@ pub fn split_args(s: &str) -> Option<(&str, &str)> {
 /// tokens): a JSON or text log line that merely quotes the phrase is not a
 /// crash report.
 fn is_http_panic(line: &str) -> bool {
-    let Some(prefix) = find_http_panic(line).and_then(|at| line.get(..at)) else {
-        return false;
-    };
-    prefix.split(' ').all(is_log_prefix_token)
+    // Token by token from the start: an ordinary line (JSON, logfmt, text)
+    // is given up at its first token that is no log prefix's, without a
+    // search of the rest (this runs on every line of every stream). A
+    // token in which a mark starts is `p` + `http:`; when it is no
+    // prefix's, `p` is none either, so such a token ends the search too.
+    let b = line.as_bytes();
+    let mark = HTTP_PANIC_MARK.as_bytes();
+    let mut start = 0;
+    loop {
+        let rest = b.get(start..).unwrap_or_default();
+        let end = start + find_byte(rest, b' ').unwrap_or(rest.len());
+        let token = line.get(start..end).unwrap_or_default();
+        if !is_log_prefix_token(token) {
+            return false;
+        }
+        // The mark's `http:` ends the token it starts in.
+        if let Some(p) = token.strip_suffix("http:")
+            && rest.get(p.len()..).is_some_and(|m| m.starts_with(mark))
+        {
+            return is_log_prefix_token(p);
+        }
+        if end >= b.len() {
+            return false;
+        }
+        start = end + 1;
+    }
 }
 
 /// The index of the first [`HTTP_PANIC_MARK`] in `line`. Looks for its
@@ -699,6 +721,37 @@ fn is_log_prefix_token(tok: &str) -> bool {
 mod tests {
     use super::LineKind::*;
     use super::*;
+
+    /// The token walk of `is_http_panic` agrees with its definition: the
+    /// text before the first mark is log prefix tokens.
+    #[test]
+    fn http_panic_prefix_walk() {
+        let by_definition = |line: &str| {
+            find_http_panic(line)
+                .and_then(|at| line.get(..at))
+                .is_some_and(|p| p.split(' ').all(is_log_prefix_token))
+        };
+        for line in [
+            "http: panic serving 1.2.3.4:5: boom",
+            "2026/11/27 05:20:58 http: panic serving 1.2.3.4:5: boom",
+            "2026/11/27  05:20:58.123 main.go:12: http: panic serving x: y",
+            "server:http: panic serving x: y",
+            "x=http: panic serving x: y",
+            "xhttp: panic serving x: y",
+            "level=error msg=\"http: panic serving x: y\"",
+            "{\"msg\":\"http: panic serving x: y\"}",
+            "2026/11/27 GET /healthz 200 http: panic serving x: y",
+            "hhttp: panic serving a: b http: panic serving c: d",
+            "2026/11/27 http:x http: panic serving",
+            "2026/11/27 http: panic serving",
+            "http: panic servin",
+            "",
+            " ",
+            "2026/11/27 ",
+        ] {
+            assert_eq!(is_http_panic(line), by_definition(line), "{line:?}");
+        }
+    }
 
     /// One line of each kind, as Go prints it.
     const EXAMPLES: [(LineKind, &str); 23] = [

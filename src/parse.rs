@@ -8,6 +8,8 @@
 //! line it cannot place is skipped, and the raw report always travels with
 //! the record.
 
+use std::borrow::Cow;
+
 use crate::crash::{
     Crash, CreatedBy, Event, Frame, Goroutine, PanicValue, Race, RaceAccess, RaceGoroutine, Signal,
 };
@@ -35,16 +37,15 @@ enum Section {
 }
 
 /// Parses one report's lines.
-pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
+pub fn parse<'a>(event: Event, lines: &[&'a str]) -> Crash<'a> {
     const HEADER: &[u8] = role(LineKind::GoroutineHeader).prefix.as_bytes();
     // Room for every goroutine at once: a dump's blocks are many and large.
     let headers = lines
         .iter()
-        .filter(|l| l.as_ref().as_bytes().starts_with(HEADER))
+        .filter(|l| l.as_bytes().starts_with(HEADER))
         .count();
     let mut p = Parser::new(event, headers);
-    for (i, line) in lines.iter().enumerate() {
-        let line = line.as_ref();
+    for (i, &line) in lines.iter().enumerate() {
         p.line(i, line, line_kind(line));
     }
     p.finish(lines)
@@ -52,7 +53,7 @@ pub fn parse<S: AsRef<str>>(event: Event, lines: &[S]) -> Crash {
 
 /// The parser's state between lines.
 struct Parser<'a> {
-    crash: Crash,
+    crash: Crash<'a>,
     section: Section,
     /// A function line waiting for its location.
     function: Option<&'a str>,
@@ -120,21 +121,21 @@ impl<'a> Parser<'a> {
             LineKind::Panic => c.panics.push(panic_value(after(line, role(kind).prefix))),
             LineKind::HttpPanic => {
                 if let Some((remote, value)) = http_panic(line) {
-                    c.http_remote = Some(remote.to_owned());
+                    c.http_remote = Some(remote.into());
                     c.panics.push(panic_value(value));
                 }
             }
             LineKind::FatalError => {
-                c.fatal_error = Some(after(line, role(kind).prefix).to_owned());
+                c.fatal_error = Some(after(line, role(kind).prefix).into());
             }
             LineKind::FaultAddress => {
-                c.fault_address = Some(after(line, role(kind).prefix).trim().to_owned());
+                c.fault_address = Some(after(line, role(kind).prefix).trim().into());
             }
             LineKind::SignalInfo => c.signal = Some(signal_info(line)),
             LineKind::SignalHeader => {
                 let (name, desc) = line.split_once(": ").unwrap_or((line, ""));
                 c.signal = Some(Signal {
-                    description: Some(desc.to_owned()).filter(|d| !d.is_empty()),
+                    description: Some(desc.into()).filter(|d: &Cow<'_, str>| !d.is_empty()),
                     ..Signal::named(name)
                 });
             }
@@ -202,8 +203,9 @@ impl<'a> Parser<'a> {
         if let Some(v) = text.strip_prefix(role(LineKind::Panic).prefix) {
             self.crash.panics.push(panic_value(v));
         } else if let Some(p) = self.crash.panics.last_mut() {
-            p.value.push('\n');
-            p.value.push_str(text);
+            let value = p.value.to_mut();
+            value.push('\n');
+            value.push_str(text);
         }
     }
 
@@ -254,8 +256,7 @@ impl<'a> Parser<'a> {
         let c = &mut self.crash;
         match kind {
             LineKind::RuntimeNote if c.goroutines.is_empty() => {
-                c.runtime_notes
-                    .push(after(line, role(kind).prefix).to_owned());
+                c.runtime_notes.push(after(line, role(kind).prefix).into());
             }
             LineKind::StackUnavailable => {
                 if let Some(g) = c.goroutines.last_mut() {
@@ -268,7 +269,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The sections still open end with the report.
-    fn finish<S: AsRef<str>>(mut self, lines: &[S]) -> Crash {
+    fn finish(mut self, lines: &[&str]) -> Crash<'a> {
         let mut c = self.crash;
         flush_text(&mut self.runtime_stack, &mut c.runtime_stacks);
         if !self.registers.is_empty() {
@@ -329,12 +330,15 @@ impl OldValue {
     }
 
     /// Appends the value lines, if any (blank ones as empty lines).
-    fn append_to<S: AsRef<str>>(&self, value: &mut String, lines: &[S]) {
+    fn append_to(&self, value: &mut Cow<'_, str>, lines: &[&str]) {
         let Some(extra) = self.start.and_then(|s| lines.get(s..self.end)) else {
             return;
         };
-        for l in extra {
-            let l = l.as_ref();
+        if extra.is_empty() {
+            return;
+        }
+        let value = value.to_mut();
+        for &l in extra {
             value.push('\n');
             if line_kind(l) != LineKind::Blank {
                 value.push_str(l);
@@ -351,7 +355,7 @@ fn flush_text(buf: &mut String, into: &mut Vec<String>) {
 
 /// `boom [recovered]` → value, recovered; the runtime error and Go type
 /// recognised.
-fn panic_value(text: &str) -> PanicValue {
+fn panic_value(text: &str) -> PanicValue<'_> {
     let (value, recovered) = if let Some(v) = text.strip_suffix(" [recovered, repanicked]") {
         (v, true)
     } else if let Some(v) = text.strip_suffix(" [recovered]") {
@@ -360,7 +364,7 @@ fn panic_value(text: &str) -> PanicValue {
         (text, false)
     };
     PanicValue {
-        value: value.to_owned(),
+        value: value.into(),
         runtime_error: value.starts_with("runtime error: "),
         go_type: go_type(value),
         recovered,
@@ -369,11 +373,11 @@ fn panic_value(text: &str) -> PanicValue {
 
 /// The type the runtime printed with a value: `main.StatusCode(503)`,
 /// `(main.Point) 0xc000012345`, `(*main.T) 0x…`.
-fn go_type(value: &str) -> Option<String> {
+fn go_type(value: &str) -> Option<Cow<'_, str>> {
     if let Some(rest) = value.strip_prefix('(') {
         let (ty, addr) = rest.split_once(") ")?;
         if addr.starts_with("0x") && is_type_name(ty) {
-            return Some(ty.to_owned());
+            return Some(ty.into());
         }
         return None;
     }
@@ -386,7 +390,7 @@ fn go_type(value: &str) -> Option<String> {
             || arg == "true"
             || arg == "false");
     let quoted = arg.starts_with('"') && arg.ends_with('"') && arg.len() >= 2;
-    (ty.contains('.') && is_type_name(ty) && (numeric || quoted)).then(|| ty.to_owned())
+    (ty.contains('.') && is_type_name(ty) && (numeric || quoted)).then(|| ty.into())
 }
 
 fn is_type_name(s: &str) -> bool {
@@ -404,7 +408,7 @@ fn http_panic(line: &str) -> Option<(&str, &str)> {
 }
 
 /// `[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47e0a4]`.
-fn signal_info(line: &str) -> Signal {
+fn signal_info(line: &str) -> Signal<'_> {
     let inner = line
         .strip_prefix("[signal ")
         .and_then(|l| l.strip_suffix(']'))
@@ -414,24 +418,24 @@ fn signal_info(line: &str) -> Signal {
     let mut s = Signal::named(name);
     for word in rest.split(' ') {
         match word.split_once('=') {
-            Some(("code", v)) => s.code = Some(v.to_owned()),
-            Some(("addr", v)) => s.addr = Some(v.to_owned()),
-            Some(("pc", v)) => s.pc = Some(v.to_owned()),
+            Some(("code", v)) => s.code = Some(v.into()),
+            Some(("addr", v)) => s.addr = Some(v.into()),
+            Some(("pc", v)) => s.pc = Some(v.into()),
             _ => desc.push(word),
         }
     }
-    s.description = Some(desc.join(" ")).filter(|d| !d.is_empty());
+    s.description = Some(Cow::<str>::Owned(desc.join(" "))).filter(|d| !d.is_empty());
     s
 }
 
 /// `PC=0x46a9e1 m=0 sigcode=0 addr=0x0`.
-fn signal_pc(s: &mut Signal, line: &str) {
+fn signal_pc<'a>(s: &mut Signal<'a>, line: &'a str) {
     for word in line.split(' ') {
         match word.split_once('=') {
-            Some(("PC", v)) => s.pc = Some(v.to_owned()),
+            Some(("PC", v)) => s.pc = Some(v.into()),
             Some(("m", v)) => s.m = v.parse().ok(),
-            Some(("sigcode", v)) => s.code = Some(v.to_owned()),
-            Some(("addr", v)) => s.addr = Some(v.to_owned()),
+            Some(("sigcode", v)) => s.code = Some(v.into()),
+            Some(("addr", v)) => s.addr = Some(v.into()),
             _ => {}
         }
     }
@@ -439,14 +443,14 @@ fn signal_pc(s: &mut Signal, line: &str) {
 
 /// `goroutine 6 gp=0x… m=nil mp=0x… [chan receive, 5 minutes, locked to
 /// thread labels:{…}] {k: v}:`.
-fn goroutine_header(line: &str) -> Option<Goroutine> {
+fn goroutine_header(line: &str) -> Option<Goroutine<'_>> {
     let rest = line.strip_prefix("goroutine ")?.strip_suffix(':')?;
     let after_id = rest.trim_start_matches(|c: char| c.is_ascii_digit());
     let id = rest.get(..rest.len() - after_id.len())?.parse().ok()?;
     let (internals, bracketed) = split_once(after_id, " [")?;
     let mut g = Goroutine {
         id,
-        state: String::new(),
+        state: Cow::Borrowed(""),
         wait_minutes: None,
         locked_to_thread: false,
         gp: None,
@@ -460,9 +464,9 @@ fn goroutine_header(line: &str) -> Option<Goroutine> {
     };
     for word in internals.split(' ') {
         match word.split_once('=') {
-            Some(("gp", v)) => g.gp = Some(v.to_owned()),
-            Some(("m", v)) => g.m = Some(v.to_owned()),
-            Some(("mp", v)) => g.mp = Some(v.to_owned()),
+            Some(("gp", v)) => g.gp = Some(v.into()),
+            Some(("m", v)) => g.m = Some(v.into()),
+            Some(("mp", v)) => g.mp = Some(v.into()),
             _ => {}
         }
     }
@@ -473,7 +477,7 @@ fn goroutine_header(line: &str) -> Option<Goroutine> {
         _ => (inside, None),
     };
     let (state, mut more) = split_once(status, ", ").unwrap_or((status, ""));
-    g.state = state.to_owned();
+    g.state = state.into();
     while !more.is_empty() {
         let (p, next) = split_once(more, ", ").unwrap_or((more, ""));
         more = next;
@@ -489,7 +493,7 @@ fn goroutine_header(line: &str) -> Option<Goroutine> {
     if let Some(l) = inner_labels {
         g.labels = labels(l);
     } else if let Some(l) = after.trim().strip_prefix('{') {
-        g.labels = labels(&format!("{{{l}"));
+        g.labels = labels(l);
     }
     Some(g)
 }
@@ -541,7 +545,7 @@ fn split_bracket(s: &str) -> (&str, &str) {
 /// `{"request_id": "req-7f3a", "route": "/v1"}` (1.26) or
 /// `{request_id: "req-7f3a", route: /v1/t…}` (1.27): key/value pairs, quotes
 /// removed.
-fn labels(s: &str) -> Vec<(String, String)> {
+fn labels(s: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     let inner = s.trim().trim_start_matches('{').trim_end_matches('}');
     let mut out = Vec::new();
     for pair in split_top_level(inner) {
@@ -583,36 +587,39 @@ fn split_top_level(s: &str) -> Vec<&str> {
     parts
 }
 
-fn unquote(s: &str) -> String {
+fn unquote(s: &str) -> Cow<'_, str> {
     match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-        Some(inner) => inner.replace("\\\"", "\"").replace("\\\\", "\\"),
-        None => s.to_owned(),
+        Some(inner) if inner.contains('\\') => {
+            Cow::Owned(inner.replace("\\\"", "\"").replace("\\\\", "\\"))
+        }
+        Some(inner) => Cow::Borrowed(inner),
+        None => Cow::Borrowed(s),
     }
 }
 
 /// A function line and its location line.
-pub fn frame(function_line: &str, location_line: &str) -> Option<Frame> {
+pub fn frame<'a>(function_line: &'a str, location_line: &'a str) -> Option<Frame<'a>> {
     let mut f = call_frame(function_line)?;
     let (file, line, offset) = location(location_line)?;
-    f.file = file.to_owned();
+    f.file = file.into();
     f.line = line;
-    f.offset = offset.map(str::to_owned);
+    f.offset = offset.map(Cow::Borrowed);
     Some(f)
 }
 
 /// A frame from its function line alone; the location follows.
-fn call_frame(function_line: &str) -> Option<Frame> {
+fn call_frame(function_line: &str) -> Option<Frame<'_>> {
     let (function, args) = split_call(function_line)?;
     let (package, receiver, name, generic) = split_function(function);
     Some(Frame {
         runtime: is_runtime(function, package),
-        function: function.to_owned(),
-        package: package.to_owned(),
+        function: function.into(),
+        package: package.into(),
         receiver,
         name,
         generic,
-        args: args.to_owned(),
-        file: String::new(),
+        args: args.into(),
+        file: Cow::Borrowed(""),
         line: 0,
         offset: None,
     })
@@ -645,7 +652,7 @@ fn location(line: &str) -> Option<(&str, u32, Option<&str>)> {
 
 /// `github.com/acme/shop/cart.(*Cart).Total[...]` →
 /// (`github.com/acme/shop/cart`, `*Cart`, `Total`, generic).
-fn split_function(function: &str) -> (&str, Option<String>, String, bool) {
+fn split_function(function: &str) -> (&str, Option<Cow<'_, str>>, Cow<'_, str>, bool) {
     // The package path ends at the first `.` after the last `/`.
     let b = function.as_bytes();
     let slash = rfind_byte(b, b'/').map_or(0, |i| i + 1);
@@ -655,17 +662,18 @@ fn split_function(function: &str) -> (&str, Option<String>, String, bool) {
         .map(|d| slash + d);
     let Some((package, rest)) = dot.and_then(|d| function.split_at_checked(d)) else {
         // The builtin `panic` and other bare names.
-        return ("", None, function.to_owned(), false);
+        return ("", None, function.into(), false);
     };
     let rest = rest.strip_prefix('.').unwrap_or(rest);
     let generic = find_byte(rest.as_bytes(), b'[').is_some();
     if generic {
         let plain = strip_brackets(rest);
         let (receiver, name) = split_method(&plain);
-        return (package, receiver.map(str::to_owned), name.to_owned(), true);
+        let owned = |s: &str| Cow::Owned(s.to_owned());
+        return (package, receiver.map(owned), owned(name), true);
     }
     let (receiver, name) = split_method(rest);
-    (package, receiver.map(str::to_owned), name.to_owned(), false)
+    (package, receiver.map(Cow::Borrowed), name.into(), false)
 }
 
 /// `(*Cart).Total` → (`*Cart`, `Total`); `Cart.Total` → (`Cart`, `Total`);
@@ -726,7 +734,7 @@ pub fn is_runtime(function: &str, package: &str) -> bool {
 }
 
 /// `created by pkg.F in goroutine 1` and its location.
-fn created_by(line: &str, location_line: &str) -> CreatedBy {
+fn created_by<'a>(line: &'a str, location_line: &'a str) -> CreatedBy<'a> {
     let rest = line.strip_prefix("created by ").unwrap_or(line);
     const IN: &str = " in goroutine ";
     let (function, parent) = match find_str(rest, IN) {
@@ -739,8 +747,8 @@ fn created_by(line: &str, location_line: &str) -> CreatedBy {
     };
     let (file, line_no, _) = location(location_line).unwrap_or(("", 0, None));
     CreatedBy {
-        function: function.to_owned(),
-        file: file.to_owned(),
+        function: function.into(),
+        file: file.into(),
         line: line_no,
         parent_goroutine: parent,
     }
@@ -764,13 +772,13 @@ enum RaceTarget {
     Location,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     /// In a race report: `Read at 0x… by goroutine 7:`, `Previous write at
     /// 0x… by main goroutine:` (older race runtimes print no address),
     /// `Goroutine 7 (running) created at:` and `Location is …`, each followed
     /// by its frames, space-indented: `  main.f()` then `      /app/main.go:12
     /// +0x44`.
-    fn race_line(&mut self, line: &str, kind: LineKind) {
+    fn race_line(&mut self, line: &'a str, kind: LineKind) {
         let race = self.crash.race.get_or_insert_with(Race::default);
         match kind {
             LineKind::RaceBody if !line.starts_with(' ') => {
@@ -797,7 +805,7 @@ impl Parser<'_> {
 
 /// A race report's section header, if the line is one: where the frames
 /// that follow go.
-fn race_section(race: &mut Race, line: &str) -> Option<RaceTarget> {
+fn race_section<'a>(race: &mut Race<'a>, line: &'a str) -> Option<RaceTarget> {
     if let Some(access) = race_access(line) {
         race.accesses.push(access);
         Some(RaceTarget::Access(race.accesses.len() - 1))
@@ -805,7 +813,7 @@ fn race_section(race: &mut Race, line: &str) -> Option<RaceTarget> {
         race.goroutines.push(g);
         Some(RaceTarget::Goroutine(race.goroutines.len() - 1))
     } else if let Some(loc) = line.strip_prefix("Location is ") {
-        race.location = Some(loc.to_owned());
+        race.location = Some(loc.into());
         Some(RaceTarget::Location)
     } else {
         None
@@ -813,14 +821,14 @@ fn race_section(race: &mut Race, line: &str) -> Option<RaceTarget> {
 }
 
 /// A race frame's function line, or the location of the last frame.
-fn race_frame_line(frames: &mut Vec<Frame>, trimmed: &str) {
+fn race_frame_line<'a>(frames: &mut Vec<Frame<'a>>, trimmed: &'a str) {
     if let Some((file, line_no, offset)) = location(trimmed) {
         if let Some(f) = frames.last_mut()
             && f.file.is_empty()
         {
-            f.file = file.to_owned();
+            f.file = file.into();
             f.line = line_no;
-            f.offset = offset.map(str::to_owned);
+            f.offset = offset.map(Cow::Borrowed);
         }
     } else if let Some(f) = call_frame(trimmed) {
         frames.push(f);
@@ -828,7 +836,7 @@ fn race_frame_line(frames: &mut Vec<Frame>, trimmed: &str) {
 }
 
 /// `Previous write at 0x00c000012345 by main goroutine:`.
-fn race_access(line: &str) -> Option<RaceAccess> {
+fn race_access(line: &str) -> Option<RaceAccess<'_>> {
     let body = line.strip_suffix(':')?;
     let (previous, body) = match body.strip_prefix("Previous ") {
         Some(b) => (true, b),
@@ -846,9 +854,9 @@ fn race_access(line: &str) -> Option<RaceAccess> {
     let main_goroutine = by == "main goroutine";
     let goroutine = by.strip_prefix("goroutine ").and_then(|n| n.parse().ok());
     Some(RaceAccess {
-        kind,
+        kind: kind.into(),
         previous,
-        address: address.to_owned(),
+        address: address.into(),
         goroutine,
         main_goroutine,
         frames: Vec::new(),
@@ -856,14 +864,14 @@ fn race_access(line: &str) -> Option<RaceAccess> {
 }
 
 /// `Goroutine 7 (running) created at:`.
-fn race_goroutine(line: &str) -> Option<RaceGoroutine> {
+fn race_goroutine(line: &str) -> Option<RaceGoroutine<'_>> {
     let rest = line
         .strip_prefix("Goroutine ")?
         .strip_suffix(" created at:")?;
     let (id, status) = rest.split_once(' ')?;
     Some(RaceGoroutine {
         id: id.parse().ok()?,
-        status: status.trim_matches(['(', ')']).to_owned(),
+        status: status.trim_matches(['(', ')']).into(),
         frames: Vec::new(),
     })
 }
@@ -872,7 +880,7 @@ fn race_goroutine(line: &str) -> Option<RaceGoroutine> {
 mod tests {
     use super::*;
 
-    fn p(event: Event, text: &str) -> Crash {
+    fn p(event: Event, text: &str) -> Crash<'_> {
         let lines: Vec<&str> = text.lines().collect();
         parse(event, &lines)
     }
@@ -928,7 +936,7 @@ mod tests {
         );
         let s = c.signal.unwrap();
         assert_eq!(
-            (s.name.as_str(), s.description.as_deref()),
+            (&*s.name, s.description.as_deref()),
             ("SIGSEGV", Some("segmentation violation"))
         );
         assert_eq!(
@@ -960,7 +968,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (g.id, g.state.as_str(), g.wait_minutes, g.locked_to_thread),
+            (g.id, &*g.state, g.wait_minutes, g.locked_to_thread),
             (6, "select", Some(3), true)
         );
         assert_eq!(
@@ -1004,7 +1012,7 @@ mod tests {
         assert_eq!(f.name, "Total");
         assert_eq!(f.args, "0xc000010000, {0x1, 0x2}");
         assert_eq!(
-            (f.file.as_str(), f.line, f.offset.as_deref()),
+            (&*f.file, f.line, f.offset.as_deref()),
             (
                 "/go/src/github.com/acme/shop/cart/cart.go",
                 88,
@@ -1014,20 +1022,17 @@ mod tests {
         assert!(!f.runtime);
         let f = frame("main.Map[...](...)", "\tmain.go:7").unwrap();
         assert!(f.generic);
-        assert_eq!(
-            (f.package.as_str(), f.name.as_str(), f.receiver),
-            ("main", "Map", None)
-        );
+        assert_eq!((&*f.package, &*f.name, f.receiver), ("main", "Map", None));
         assert_eq!(f.offset, None);
         let f = frame("main.main.func1()", "\t/app/main.go:7 +0x1").unwrap();
-        assert_eq!((f.name.as_str(), f.receiver), ("main.func1", None));
+        assert_eq!((&*f.name, f.receiver), ("main.func1", None));
         let f = frame(
             "net/http.HandlerFunc.ServeHTTP(0x1?)",
             "\tnet/http/server.go:2284 +0x29",
         )
         .unwrap();
         assert_eq!(
-            (f.package.as_str(), f.receiver.as_deref(), f.name.as_str()),
+            (&*f.package, f.receiver.as_deref(), &*f.name),
             ("net/http", Some("HandlerFunc"), "ServeHTTP")
         );
         let f = frame(
@@ -1075,7 +1080,7 @@ goroutine 2 [sleep]:
         assert_eq!(g.elided_frames, Some(22369475));
         let cb = g.created_by.as_ref().unwrap();
         assert_eq!(
-            (cb.function.as_str(), cb.line, cb.parent_goroutine),
+            (&*cb.function, cb.line, cb.parent_goroutine),
             ("main.main", 9, Some(1))
         );
         assert!(c.goroutines[1].stack_unavailable);
@@ -1105,7 +1110,7 @@ Goroutine 9 (running) created at:
         assert_eq!(r.accesses.len(), 2);
         assert_eq!(
             (
-                r.accesses[0].kind.as_str(),
+                &*r.accesses[0].kind,
                 r.accesses[0].goroutine,
                 r.accesses[0].previous
             ),
@@ -1115,7 +1120,7 @@ Goroutine 9 (running) created at:
         assert_eq!(r.accesses[0].frames[0].line, 14);
         assert!(r.accesses[1].previous && r.accesses[1].main_goroutine);
         assert_eq!(
-            (r.goroutines[0].id, r.goroutines[0].status.as_str()),
+            (r.goroutines[0].id, &*r.goroutines[0].status),
             (9, "running")
         );
         assert_eq!(r.goroutines[0].frames[0].line, 29);
@@ -1145,7 +1150,7 @@ Goroutine 81 (running) created at:
         let got: Vec<_> = r
             .accesses
             .iter()
-            .map(|a| (a.kind.as_str(), a.address.as_str(), a.goroutine, a.previous))
+            .map(|a| (&*a.kind, &*a.address, a.goroutine, a.previous))
             .collect();
         assert_eq!(
             got,

@@ -24,7 +24,7 @@
 use crate::crash::Event;
 use crate::grammar::{
     LineKind, Opening, Pos, is_location, is_log_line, is_log_line_of_kind, line_kind,
-    location_head, role,
+    location_head, rfind_byte, role,
 };
 use std::collections::HashSet;
 use std::hash::Hash;
@@ -66,8 +66,11 @@ impl Line for crate::container::LogLine {
 
     fn mem_bytes(&self) -> usize {
         self.text.capacity()
-            + self.time.as_ref().map_or(0, String::capacity)
-            + self.stream.as_ref().map_or(0, String::capacity)
+            + self.time.as_ref().map_or(0, |t| t.heap_bytes())
+            + match &self.stream {
+                Some(std::borrow::Cow::Owned(s)) => s.capacity(),
+                _ => 0,
+            }
     }
 }
 
@@ -1471,7 +1474,8 @@ fn line_cost<L: Line>(line: &L) -> usize {
 }
 
 /// What the allocator adds to a line's heap blocks, roughly: a header and
-/// rounding for each (a CRI line has three: text, time, stream).
+/// rounding for each (a decoded CRI line has one, its text; a host's own
+/// line type may have more).
 const ALLOC_OVERHEAD: usize = 48;
 
 /// What a stream costs before any line: its entry, its key's heap (a
@@ -1845,8 +1849,7 @@ fn best_scored(scored: &[(u64, i32)]) -> Vec<u64> {
 fn root_of(text: &str) -> Option<(bool, &str)> {
     let rest = text.strip_prefix('\t')?;
     let (file, _) = location_head(rest).rsplit_once(':')?;
-    // A searcher built once (see `location_head`).
-    if let Some(at) = file.rfind("/src/")
+    if let Some(at) = rfind_src(file)
         && let Some((goroot, pkg)) = file.split_at_checked(at + 5)
         && is_std_path(pkg)
     {
@@ -1859,6 +1862,21 @@ fn root_of(text: &str) -> Option<(bool, &str)> {
     // directory: they tell nothing.
     let (dir, _) = file.rsplit_once('/')?;
     Some((false, dir))
+}
+
+/// The last `/src/` in a file's path, by bytes from the end: on every
+/// location line of a report, where `str::rfind` would build a substring
+/// searcher each time.
+fn rfind_src(file: &str) -> Option<usize> {
+    let b = file.as_bytes();
+    let mut end = b.len();
+    while let Some(i) = rfind_byte(b.get(..end)?, b'/') {
+        if b.get(i..).is_some_and(|r| r.starts_with(b"/src/")) {
+            return Some(i);
+        }
+        end = i;
+    }
+    None
 }
 
 /// A standard library path: its first element has no dot (`runtime/…`,

@@ -10,7 +10,52 @@
 ///
 /// Returns `None` for anything else; callers treat such lines as malformed.
 pub fn parse_rfc3339_nanos(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
+    TimeCache::default().parse(s)
+}
+
+/// [`parse_rfc3339_nanos`] for a stream of timestamps: the date and time of
+/// day of the last one are kept, and a timestamp in the same second as the
+/// last (most lines of a busy log) reads only its fraction and offset.
+#[derive(Debug, Clone, Default)]
+pub struct TimeCache {
+    /// `2026-11-27T06:51:01` of the last timestamp read whole (all zeros,
+    /// which no timestamp starts with, before the first).
+    head: [u8; 19],
+    /// `head` in seconds since the Unix epoch, before the offset.
+    secs: i64,
+}
+
+impl TimeCache {
+    /// Parses as [`parse_rfc3339_nanos`] does.
+    pub fn parse(&mut self, s: &str) -> Option<i64> {
+        let head = s.as_bytes().get(..19)?;
+        let secs = if head == self.head {
+            self.secs
+        } else {
+            let secs = civil_seconds(s.as_bytes())?;
+            self.head.copy_from_slice(head);
+            self.secs = secs;
+            secs
+        };
+        let (nanos, offset_secs) = fraction_and_offset(s)?;
+        (secs - offset_secs)
+            .checked_mul(1_000_000_000)?
+            .checked_add(nanos)
+    }
+}
+
+/// Digits only, at most four: no sign or overflow to handle as `parse`
+/// does (which costs more than the rest of a CRI line's decoding).
+fn digits(b: &[u8], r: std::ops::Range<usize>) -> Option<i64> {
+    let part = b.get(r).filter(|p| !p.is_empty())?;
+    part.iter().try_fold(0, |n: i64, &c| {
+        c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+    })
+}
+
+/// `2026-11-27T06:51:01` (the first 19 bytes) in seconds since the Unix
+/// epoch, checked.
+fn civil_seconds(b: &[u8]) -> Option<i64> {
     // Out of range reads as NUL, which no check accepts.
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
     if b.len() < 20 || at(4) != b'-' || at(7) != b'-' || !matches!(at(10), b'T' | b't' | b' ') {
@@ -19,19 +64,20 @@ pub fn parse_rfc3339_nanos(s: &str) -> Option<i64> {
     if at(13) != b':' || at(16) != b':' {
         return None;
     }
-    // Digits only, at most four: no sign or overflow to handle as `parse`
-    // does (which costs more than the rest of a CRI line's decoding).
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = b.get(r).filter(|p| !p.is_empty())?;
-        part.iter().try_fold(0, |n: i64, &c| {
-            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
-        })
-    };
+    let num = |r| digits(b, r);
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
         return None;
     }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec)
+}
+
+/// What follows the seconds: the fraction in nanoseconds and the offset in
+/// seconds (`.123Z`, `+01:00`).
+fn fraction_and_offset(s: &str) -> Option<(i64, i64)> {
+    let b = s.as_bytes();
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
     let mut i = 19;
     let mut nanos: i64 = 0;
     if at(i) == b'.' {
@@ -54,16 +100,14 @@ pub fn parse_rfc3339_nanos(s: &str) -> Option<i64> {
     let offset_secs = match s.get(i..)? {
         "Z" | "z" => 0,
         tz if tz.len() == 6 && matches!(at(i), b'+' | b'-') && at(i + 3) == b':' => {
-            let h = num(i + 1..i + 3)?;
-            let m = num(i + 4..i + 6)?;
+            let h = digits(b, i + 1..i + 3)?;
+            let m = digits(b, i + 4..i + 6)?;
             let sign = if at(i) == b'-' { -1 } else { 1 };
             sign * (h * 3600 + m * 60)
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_secs;
-    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+    Some((nanos, offset_secs))
 }
 
 /// `2026-11-27T07:08:16.525043701Z`: UTC, always nine fraction digits (the
@@ -150,6 +194,23 @@ mod tests {
         let ns = parse_rfc3339_nanos("2026-11-27T07:27:10.63279474Z").unwrap();
         assert_eq!(rfc3339_nanos(ns), "2026-11-27T07:27:10.632794740Z");
         assert_eq!(rfc3339_nanos(-1), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn cache_reads_as_the_whole_parse() {
+        let mut c = TimeCache::default();
+        for t in [
+            "2026-11-27T06:51:01.5Z",
+            "2026-11-27T06:51:01.25+01:00",
+            "2026-11-27T06:51:01",
+            "2026-11-27T06:51:01Zjunk",
+            "2026-11-27T06:51:01Z",
+            "2026-11-27T06:51:02.1Z",
+            "2026-11-27T06:51:0x.1Z",
+            "2026-11-27T06:51:02.Z",
+        ] {
+            assert_eq!(c.parse(t), parse_rfc3339_nanos(t), "{t}");
+        }
     }
 
     #[test]

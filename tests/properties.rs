@@ -203,7 +203,7 @@ proptest! {
             let src = s / 2;
             for l in decoders[src].push(line) {
                 prop_assert!(!l.malformed, "malformed: {line}");
-                let key = (src, l.stream.clone());
+                let key = (src, l.stream.as_deref().map(str::to_owned));
                 let n = seq.entry(key.clone()).or_default();
                 let index = *n;
                 *n += 1;

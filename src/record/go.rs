@@ -113,7 +113,7 @@ pub struct Site<'a> {
     /// From `[signal …]` or `SIGxxx: …` + `PC=… m=… sigcode=… addr=…`:
     /// `name`, `description`, `code`, `addr`, `pc`, `m`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signal: Option<&'a Signal>,
+    pub signal: Option<&'a Signal<'a>>,
     /// The client address of `http: panic serving <remote>: …`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_remote: Option<&'a str>,
@@ -150,7 +150,7 @@ pub struct GoroutineRef<'a> {
         skip_serializing_if = "<[_]>::is_empty",
         serialize_with = "crate::crash::labels_object"
     )]
-    pub labels: &'a [(String, String)],
+    pub labels: &'a [(Cow<'a, str>, Cow<'a, str>)],
 }
 
 impl<'a> GoroutineRef<'a> {
@@ -250,7 +250,7 @@ nested! {
         pub goroutine_summary: String,
         /// `runtime:` lines printed before the header (stack overflow, out
         /// of memory), without the prefix.
-        pub runtime_notes: &'a [String],
+        pub runtime_notes: &'a [Cow<'a, str>],
         /// Every panic value in printed order: `value` (capped as
         /// `message`; `value_truncated` when cut), `runtime_error`,
         /// `go_type`, `recovered` (` [recovered]` ≤1.24, ` [recovered,
@@ -266,9 +266,9 @@ nested! {
         pub runtime_stacks: &'a [String],
         /// A race detector report: `accesses[]`, `goroutines[]`,
         /// `location`.
-        pub race: &'a Race,
+        pub race: &'a Race<'a>,
         /// Up to 20 goroutines in full, the one the report is about first.
-        pub goroutines: &'a [Goroutine],
+        pub goroutines: &'a [Goroutine<'a>],
     }
 }
 
@@ -323,8 +323,8 @@ impl<'a> BucketRecord<'a> {
             state: b.state,
             wait_minutes_min: b.min_wait_minutes,
             wait_minutes_max: b.max_wait_minutes,
-            top_function: b.top_frame.map(|f| f.function.as_str()),
-            top_file: b.top_frame.map(|f| f.file.as_str()),
+            top_function: b.top_frame.map(|f| f.function.as_ref()),
+            top_file: b.top_frame.map(|f| f.file.as_ref()),
             top_line: b.top_frame.map(|f| f.line),
             first_goroutine: b.first_id,
         }

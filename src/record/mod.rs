@@ -223,7 +223,7 @@ pub struct Shaped<'l> {
     limits: Limits,
     event: Event,
     lines: Vec<&'l str>,
-    crash: Crash,
+    crash: Crash<'l>,
     verdict: Verdict,
     level: Level,
     split: Option<Split>,
@@ -313,7 +313,7 @@ impl<'l> Shaped<'l> {
     }
 
     /// Where it happened (see [`Site::top_frame`]).
-    fn site_frame(&self) -> Option<&Frame> {
+    fn site_frame(&self) -> Option<&Frame<'_>> {
         if !self.is_first() {
             return None;
         }
@@ -473,7 +473,7 @@ impl<'l> Shaped<'l> {
     }
 }
 
-fn panic_records(c: &Crash, cap: usize) -> Vec<PanicRecord<'_>> {
+fn panic_records<'a>(c: &'a Crash<'a>, cap: usize) -> Vec<PanicRecord<'a>> {
     c.panics
         .iter()
         .map(|p| {
@@ -701,8 +701,8 @@ impl Shaper {
             Output::Line(_, line) => {
                 buf.push(b'{');
                 for (key, value) in [
-                    (&b"\"time\":"[..], &line.time),
-                    (b"\"stream\":", &line.stream),
+                    (&b"\"time\":"[..], line.time.as_deref()),
+                    (b"\"stream\":", line.stream.as_deref()),
                 ] {
                     if let Some(v) = value {
                         buf.extend_from_slice(key);

@@ -183,7 +183,7 @@ pub(crate) fn reassemble(lines: Vec<LogLine>, cfg: Config) -> Found {
     let mut out = Vec::new();
     for (index, line) in lines.into_iter().enumerate() {
         let now = line.time_nanos.unwrap_or(index as i64 * 1_000);
-        let key = line.stream.clone();
+        let key = line.stream.as_deref().map(str::to_owned);
         r.push(&key, Indexed { index, line }, now, &mut out);
     }
     r.finish(&mut out);

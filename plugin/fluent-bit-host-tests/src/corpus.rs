@@ -79,7 +79,7 @@ pub fn inputs(dir: &Path, format: Format) -> Vec<Input> {
                 record,
                 time_ns,
                 text: l.text,
-                stream: l.stream.unwrap_or_default(),
+                stream: l.stream.unwrap_or_default().into_owned(),
             }
         })
         .collect()

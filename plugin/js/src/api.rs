@@ -112,9 +112,9 @@ impl Stream {
             match meta {
                 None => self.pipeline.push_raw(text),
                 Some(m) => self.pipeline.push_line(LogLine {
-                    time: m.time.clone(),
+                    time: m.time.as_deref().map(Into::into),
                     time_nanos,
-                    stream: m.stream.clone(),
+                    stream: m.stream.clone().map(Into::into),
                     ..LogLine::plain(text.to_owned())
                 }),
             }

@@ -43,7 +43,7 @@ fn crash_logs() -> Vec<Vec<(String, String)>> {
         .map(|dir| {
             common::decode(dir)
                 .into_iter()
-                .map(|l| (l.stream.unwrap_or_default(), l.text))
+                .map(|l| (l.stream.unwrap_or_default().into_owned(), l.text))
                 .collect()
         })
         .collect()

@@ -381,7 +381,7 @@ pub(crate) fn reassemble(lines: &[LogLine], cfg: Config) -> Vec<Output<String, N
     let mut r = Reassembler::new(cfg);
     let mut out = Vec::new();
     for (n, l) in lines.iter().enumerate() {
-        let key = l.stream.clone().unwrap_or_else(|| "stdout".into());
+        let key = l.stream.as_deref().unwrap_or("stdout").to_owned();
         r.push(&key, Numbered(n, l), l.time_nanos.unwrap_or(0), &mut out);
     }
     r.finish(&mut out);
