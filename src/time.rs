@@ -83,6 +83,11 @@ fn fraction_and_offset(s: &str) -> Option<(i64, i64)> {
     if at(i) == b'.' {
         i += 1;
         let start = i;
+        // Runtimes write nine digits: the first eight in one step.
+        if let Some(first8) = eight_digits(b, i) {
+            nanos = first8;
+            i += 8;
+        }
         while at(i).is_ascii_digit() {
             if i - start < 9 {
                 nanos = nanos * 10 + i64::from(at(i) - b'0');
@@ -97,9 +102,10 @@ fn fraction_and_offset(s: &str) -> Option<(i64, i64)> {
             nanos *= 10;
         }
     }
-    let offset_secs = match s.get(i..)? {
-        "Z" | "z" => 0,
-        tz if tz.len() == 6 && matches!(at(i), b'+' | b'-') && at(i + 3) == b':' => {
+    let rest = b.len().checked_sub(i)?;
+    let offset_secs = match rest {
+        1 if matches!(at(i), b'Z' | b'z') => 0,
+        6 if matches!(at(i), b'+' | b'-') && at(i + 3) == b':' => {
             let h = digits(b, i + 1..i + 3)?;
             let m = digits(b, i + 4..i + 6)?;
             let sign = if at(i) == b'-' { -1 } else { 1 };
@@ -108,6 +114,26 @@ fn fraction_and_offset(s: &str) -> Option<(i64, i64)> {
         _ => return None,
     };
     Some((nanos, offset_secs))
+}
+
+/// The eight ASCII digits at `i` as a number, read as one word (the digits
+/// checked, then paired, quadrupled and joined by multiplication); `None`
+/// unless all eight are digits.
+fn eight_digits(b: &[u8], i: usize) -> Option<i64> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let chunk: [u8; 8] = b.get(i..i.checked_add(8)?)?.try_into().ok()?;
+    let x = u64::from_le_bytes(chunk);
+    let v = x.wrapping_sub(ZEROS);
+    // Each byte `3` then a nibble below 10 (adding 6 keeps it below 16).
+    if x & HIGH != ZEROS || (v + 0x0606_0606_0606_0606) & HIGH != 0 {
+        return None;
+    }
+    // The first digit is the lowest byte: each step joins neighbours.
+    let v = (v * 10 + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let v = (v * 100 + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    let v = (v * 10_000 + (v >> 32)) & 0xFFFF_FFFF;
+    i64::try_from(v).ok()
 }
 
 /// `2026-11-27T07:08:16.525043701Z`: UTC, always nine fraction digits (the
@@ -157,6 +183,27 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eight_digits_reads_digits_only() {
+        // Every byte value in each position, among digits.
+        for pos in 0..8 {
+            for c in 0..=255u8 {
+                let mut b = *b"12345678";
+                if let Some(x) = b.get_mut(pos) {
+                    *x = c;
+                }
+                let want = std::str::from_utf8(&b)
+                    .ok()
+                    .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
+                    .and_then(|t| t.parse::<i64>().ok());
+                assert_eq!(eight_digits(&b, 0), want, "{b:?}");
+            }
+        }
+        assert_eq!(eight_digits(b"x99999999", 1), Some(99_999_999));
+        assert_eq!(eight_digits(b"00000000", 0), Some(0));
+        assert_eq!(eight_digits(b"1234567", 0), None);
+    }
 
     #[test]
     fn parses_container_timestamps() {
