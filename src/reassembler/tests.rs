@@ -479,7 +479,8 @@ fn a_disproved_start_keeps_its_place_among_held_lines() {
     // signal report. `SIGSEGV: s` came before that value line: held, it
     // must not join the panic after it (as a value line, when the header
     // comes).
-    let text = "panic: a\nSIGSEGV: s\nsignal arrived during cgo execution\n\ngoroutine 1 [syscall]:";
+    let text =
+        "panic: a\nSIGSEGV: s\nsignal arrived during cgo execution\n\ngoroutine 1 [syscall]:";
     let out = run(text);
     assert_eq!(
         out,
