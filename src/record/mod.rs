@@ -38,7 +38,7 @@ pub use ecs::{Ecs, EcsError, EcsEvent, EcsLog, EcsVersion};
 pub use go::{
     BucketRecord, Go, GoroutineRef, Nested, PanicRecord, ReportId, Site, TopFrame, Verdict,
 };
-pub use json::Text;
+pub use json::{Text, json_cut};
 
 use crate::classify::{Bucket, Level, buckets, classify, fingerprint, top_frame};
 use crate::container::LogLine;
@@ -388,7 +388,9 @@ impl<'l> Shaped<'l> {
 
     fn members<'a>(&'a self, message: Option<&'a str>, all: &[Bucket<'a>]) -> Members<'a, &'l str> {
         let text = Text(&self.lines[..]);
-        let cap = self.limits.max_message_bytes.unwrap_or(usize::MAX);
+        // Under a record bound a cap counts a text as JSON writes it.
+        let json = self.limits.max_record_bytes.is_some();
+        let cap = (self.limits.max_message_bytes.unwrap_or(usize::MAX), json);
         let go = self.go(message, all, cap);
         let ecs = (self.profile == Profile::Ecs).then(|| {
             let message = go.site.as_ref().and_then(|s| s.message);
@@ -403,7 +405,7 @@ impl<'l> Shaped<'l> {
                 .site
                 .as_ref()
                 .and_then(|s| s.top_frame.as_ref())
-                .map(|f| cut_at_char(f.function, MAX_FLAT_BYTES).0),
+                .map(|f| cut_at_char(f.function, (MAX_FLAT_BYTES, json)).0),
             go_report_id: go.report_id,
         };
         Members {
@@ -414,7 +416,7 @@ impl<'l> Shaped<'l> {
         }
     }
 
-    fn go<'a>(&'a self, message: Option<&'a str>, all: &[Bucket<'a>], cap: usize) -> Go<'a> {
+    fn go<'a>(&'a self, message: Option<&'a str>, all: &[Bucket<'a>], cap: Cap) -> Go<'a> {
         let c = &self.crash;
         let total = c.goroutines.len();
         let (max_g, max_b) = (self.limits.max_goroutines, self.limits.max_buckets);
@@ -446,7 +448,7 @@ impl<'l> Shaped<'l> {
         }
     }
 
-    fn site<'a>(&'a self, message: Option<&'a str>, cap: usize) -> Site<'a> {
+    fn site<'a>(&'a self, message: Option<&'a str>, cap: Cap) -> Site<'a> {
         let c = &self.crash;
         let (message, message_truncated) = message.map_or((None, false), |m| {
             let (m, cut) = cut_at_char(m, cap);
@@ -473,7 +475,7 @@ impl<'l> Shaped<'l> {
     }
 }
 
-fn panic_records<'a>(c: &'a Crash<'a>, cap: usize) -> Vec<PanicRecord<'a>> {
+fn panic_records<'a>(c: &'a Crash<'a>, cap: Cap) -> Vec<PanicRecord<'a>> {
     c.panics
         .iter()
         .map(|p| {
@@ -627,16 +629,14 @@ fn summary(buckets: &[Bucket<'_>], n: usize) -> String {
     parts.join("; ")
 }
 
+/// A text cap: its bytes, and whether they count the text as JSON writes
+/// it (under a record bound).
+type Cap = (usize, bool);
+
 /// `s` cut to at most `max` bytes on a character boundary; whether it cut.
-fn cut_at_char(s: &str, max: usize) -> (&str, bool) {
-    if s.len() <= max {
-        return (s, false);
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    (s.get(..end).unwrap_or_default(), true)
+fn cut_at_char(s: &str, (max, json): Cap) -> (&str, bool) {
+    let cut = json_cut(s, max, json).0;
+    (cut, cut.len() < s.len())
 }
 
 /// The event of the first crash report in `text` (lines joined with `\n`),
@@ -862,11 +862,14 @@ mod tests {
     fn flat_copies_are_bounded_strings() {
         let e = "é".repeat(200);
         assert_eq!(
-            cut_at_char(&e, MAX_FLAT_BYTES),
+            cut_at_char(&e, (MAX_FLAT_BYTES, false)),
             (&e[..MAX_FLAT_BYTES], true)
         );
-        assert_eq!(cut_at_char(&e, 5).0, "éé");
-        assert_eq!(cut_at_char("main.f", MAX_FLAT_BYTES), ("main.f", false));
+        assert_eq!(cut_at_char(&e, (5, false)).0, "éé");
+        assert_eq!(
+            cut_at_char("main.f", (MAX_FLAT_BYTES, false)),
+            ("main.f", false)
+        );
         let long = format!("main.{}", "x".repeat(300));
         let lines = [
             "panic: boom".to_owned(),

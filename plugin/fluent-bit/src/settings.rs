@@ -157,13 +157,15 @@ impl Settings {
         Config {
             idle_timeout_ns: ms(self.idle_timeout_ms),
             deep_stack_idle_timeout_ns: ms(self.deep_idle_timeout_ms),
-            // Half the record bound for the text leaves room for JSON
-            // escaping and the `go` object, as the CLI does.
+            // Half the record bound for the text (counted escaped, as
+            // `json_text` says) leaves the rest for the `go` object, as the
+            // CLI does.
             max_report_bytes: match self.record_bound() {
                 Some(b) => d.max_report_bytes.min(b / 2).max(1),
                 None => d.max_report_bytes,
             },
             max_report_lines: self.max_report_lines.max(1),
+            json_text: self.record_bound().is_some(),
             max_open_streams: self.max_open_streams.max(1),
             // The core counts a line's text and record (`Held::mem_bytes`)
             // as the filter does: past the bound, the report holding the
