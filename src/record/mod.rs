@@ -81,6 +81,24 @@ impl std::str::FromStr for Profile {
     }
 }
 
+/// The smallest record bound a host accepts ([`Limits::max_record_bytes`]):
+/// half of it goes to the report's text and the other half must hold what
+/// no bound drops (the base and `go` scalars, `go.cut`, the flat copies;
+/// about 750 bytes with the ECS profile) plus a useful message.
+pub const MIN_RECORD_BYTES: usize = 4096;
+
+/// A host's record bound setting: 0 for none, else at least
+/// [`MIN_RECORD_BYTES`].
+pub fn record_bound(bytes: usize) -> Result<Option<usize>, String> {
+    match bytes {
+        0 => Ok(None),
+        b if b < MIN_RECORD_BYTES => Err(format!(
+            "{b} is under the minimum of {MIN_RECORD_BYTES} bytes (0 sets no bound)"
+        )),
+        b => Ok(Some(b)),
+    }
+}
+
 /// Size bounds of the parts of a record.
 #[derive(Debug, Clone)]
 pub struct Limits {

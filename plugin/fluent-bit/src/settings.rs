@@ -120,6 +120,10 @@ impl Settings {
         num("max_held_bytes", &mut s.max_held_bytes);
         num("max_queue_records", &mut s.max_queue_records);
         num("max_queue_bytes", &mut s.max_queue_bytes);
+        if let Err(e) = record::record_bound(s.max_record_bytes) {
+            problems.push(format!("setting max_record_bytes: {e}"));
+            s.max_record_bytes = base.max_record_bytes;
+        }
         if let Some(raw) = rec.get("profile") {
             match decode_string(raw).map(|p| p.parse::<Profile>()) {
                 Some(Ok(p)) => s.profile = p,
@@ -227,5 +231,13 @@ mod tests {
         assert_eq!(p.len(), 3, "{p:?}");
         assert!(p.iter().any(|m| m.contains("max_record_bytes")));
         assert!(p.iter().any(|m| m.contains("profile")));
+
+        let (s, p) = read(r#"{"max_record_bytes":4095}"#);
+        assert_eq!(s.max_record_bytes, LOKI_MAX_LINE);
+        assert!(p.len() == 1 && p[0].contains("minimum of 4096"), "{p:?}");
+        assert_eq!(
+            read(r#"{"max_record_bytes":4096}"#).0.record_bound(),
+            Some(4096)
+        );
     }
 }
