@@ -402,7 +402,8 @@ impl Decoder {
             .iter()
             .position(|p| p.first.stream == chunk.stream && p.first.envelope == chunk.envelope);
         let i = match slot {
-            None if complete && cut_at(&chunk.text, self.max_line_bytes, self.json).is_none() => {
+            // Under a record bound a chunk is measured below.
+            None if complete && !self.json && chunk.text.len() <= self.max_line_bytes => {
                 return emit(chunk);
             }
             None => {
