@@ -20,11 +20,6 @@ rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly -
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
 python3 seeds.py corpus-seeds >/dev/null
-# The record bound does not hold yet on every input
-# (tests/fuzz-regressions/README.md); unchecked until it does, unless the
-# caller says otherwise.
-export GOPANIC_FUZZ_SKIP=${GOPANIC_FUZZ_SKIP-record_bound}
-
 cargo +nightly fuzz build --release
 summary=()
 for t in "${targets[@]}"; do

@@ -156,6 +156,8 @@ const HEAD_ROOM: usize = 256;
 pub struct Decoder {
     format: Format,
     max_line_bytes: usize,
+    /// The bound counts a text's JSON-escaped length (under a record bound).
+    json: bool,
     /// At most one open partial line per stream; two streams in practice.
     partials: Vec<Partial>,
     /// The start of a physical line whose newline has not been read yet.
@@ -200,6 +202,7 @@ impl Decoder {
         Decoder {
             format,
             max_line_bytes: max_line_bytes.max(4),
+            json: false,
             partials: Vec::new(),
             pending: Vec::new(),
             long: None,
@@ -275,6 +278,15 @@ impl Decoder {
                 self.pending = line;
             }
         }
+    }
+
+    /// With `json`, `max_line_bytes` counts a text as its JSON string does
+    /// (escapes included): a record bound's line bound.
+    pub fn counting_json(mut self, json: bool) -> Self {
+        self.json = json;
+        // Room for any one character escaped (`\u0001`).
+        self.max_line_bytes = self.max_line_bytes.max(6);
+        self
     }
 
     /// Bytes of a physical line whose newline is still to come.
@@ -374,8 +386,8 @@ impl Decoder {
         if line.malformed || line.envelope == Envelope::Plain {
             // Never merged with chunks: only cut when over the bound.
             let mut line = line;
-            while line.text.len() > self.max_line_bytes {
-                emit(cut_piece(&mut line, self.max_line_bytes));
+            while let Some(at) = cut_at(&line.text, self.max_line_bytes, self.json) {
+                emit(cut_piece(&mut line, at));
             }
             return emit(line);
         }
@@ -390,7 +402,10 @@ impl Decoder {
             .iter()
             .position(|p| p.first.stream == chunk.stream && p.first.envelope == chunk.envelope);
         let i = match slot {
-            None if complete && chunk.text.len() <= self.max_line_bytes => return emit(chunk),
+            // Under a record bound a chunk is measured below.
+            None if complete && !self.json && chunk.text.len() <= self.max_line_bytes => {
+                return emit(chunk);
+            }
             None => {
                 self.partials.push(Partial { first: chunk });
                 self.partials.len() - 1
@@ -402,12 +417,12 @@ impl Decoder {
                 i
             }
         };
-        let max = self.max_line_bytes;
+        let (max, json) = (self.max_line_bytes, self.json);
         let Some(p) = self.partials.get_mut(i) else {
             return;
         };
-        while p.first.text.len() > max {
-            emit(cut_piece(&mut p.first, max));
+        while let Some(at) = cut_at(&p.first.text, max, json) {
+            emit(cut_piece(&mut p.first, at));
         }
         if complete {
             emit(self.partials.swap_remove(i).first);
@@ -458,14 +473,20 @@ fn push_lossy(carry: &mut Vec<u8>, mut bytes: &[u8], out: &mut String) {
     }
 }
 
-/// The first `max` bytes of `line`'s text (fewer, to end on a character
-/// boundary) as a line of their own, marked `continued`; `line` keeps the
-/// rest.
-fn cut_piece(line: &mut LogLine, max: usize) -> LogLine {
-    let mut at = max.min(line.text.len());
-    while !line.text.is_char_boundary(at) {
-        at -= 1;
+/// Where `text` is cut to keep within the bound `max` (counted as its JSON
+/// string with `json`), if it is over; never at 0, as `max` holds any one
+/// character (escaped, with `json`).
+fn cut_at(text: &str, max: usize, json: bool) -> Option<usize> {
+    if !json && text.len() <= max {
+        return None;
     }
+    let at = crate::record::json_cut(text, max, json).0.len();
+    (at < text.len()).then_some(at)
+}
+
+/// The text of `line` before `at` (a character boundary) as a line of its
+/// own, marked `continued`; `line` keeps the rest.
+fn cut_piece(line: &mut LogLine, at: usize) -> LogLine {
     let rest = line.text.split_off(at);
     LogLine {
         text: std::mem::replace(&mut line.text, rest),
@@ -733,6 +754,41 @@ mod tests {
 
     fn lines(text: &str) -> Vec<&str> {
         text.split('\n').collect()
+    }
+
+    #[test]
+    fn under_a_record_bound_a_line_is_cut_by_its_escaped_length() {
+        let json_len = |t: &str| serde_json::to_string(t).unwrap().len() - 2;
+        // 200 control characters take 1,200 bytes in JSON; a tab and a
+        // quote between them take two each, and no piece splits `é`.
+        let text = "\u{5}".repeat(100) + "\t\"é" + &"\u{1}".repeat(100);
+        for format in [Format::Plain, Format::Cri] {
+            let raw = match format {
+                Format::Cri => format!("2026-11-27T06:51:01Z stderr F {text}"),
+                _ => text.clone(),
+            };
+            let mut d = Decoder::new(format, 100).counting_json(true);
+            let pieces: Vec<LogLine> = d.push(&raw).chain(d.finish()).collect();
+            assert_eq!(pieces.iter().map(|l| &l.text[..]).collect::<String>(), text);
+            assert!(
+                pieces.iter().all(|l| json_len(&l.text) <= 100),
+                "{pieces:?}"
+            );
+            // Full pieces: the next character would not have fitted.
+            assert_eq!(pieces.len(), 13, "{format:?}");
+            // Raw bytes counted, it would have left whole.
+            let mut raw_bound = Decoder::new(format, 300);
+            assert_eq!(raw_bound.push(&raw).count(), 1);
+        }
+        // Read in pieces of any size, the same cut.
+        let mut d = Decoder::new(Format::Plain, 100).counting_json(true);
+        let mut out = Vec::new();
+        for read in text.as_bytes().chunks(7) {
+            d.push_bytes(read, &mut |l| out.push(l));
+        }
+        d.finish_with(&mut |l| out.push(l));
+        assert_eq!(out.iter().map(|l| &l.text[..]).collect::<String>(), text);
+        assert!(out.iter().all(|l| json_len(&l.text) <= 100), "{out:?}");
     }
 
     #[test]

@@ -227,19 +227,21 @@ impl JsonEvent {
 }
 
 /// The record bound's consequence for the reassembler: report text is cut
-/// into parts of at most half the record bound, which leaves room for JSON
-/// escaping (a tab becomes `\t`) and the `go` object.
+/// into parts of at most half the record bound, counted as JSON writes it
+/// (a tab becomes `\t`), which leaves the other half for the `go` object.
 pub fn bounded_config(mut cfg: Config, max_record_bytes: Option<usize>) -> Config {
     if let Some(r) = max_record_bytes {
         cfg.max_report_bytes = cfg.max_report_bytes.min(r / 2).max(1);
+        cfg.json_text = true;
     }
     cfg.max_report_lines = cfg.max_report_lines.max(1);
     cfg
 }
 
 /// The record bound's consequence for the decoder: a line longer than half
-/// the record bound leaves in pieces, as report parts do (a report of one
-/// huge line would otherwise be a record over the bound).
+/// the record bound (as JSON writes it: see [`crate::Decoder::counting_json`])
+/// leaves in pieces, as report parts do (a report of one huge line would
+/// otherwise be a record over the bound).
 pub fn bounded_line_bytes(max_line_bytes: usize, max_record_bytes: Option<usize>) -> usize {
     max_record_bytes
         .map_or(max_line_bytes, |r| max_line_bytes.min(r / 2))

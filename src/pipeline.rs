@@ -75,8 +75,8 @@ impl Options {
     }
 
     /// The decoder's line bound: `max_line_bytes`, and with a record bound
-    /// at most half of it, as for report parts (an ordinary record is its
-    /// line's text and envelope, and escaping may lengthen the text).
+    /// at most half of it counted as JSON writes the text, as for report
+    /// parts (an ordinary record is its line's text and envelope).
     pub fn line_bound(&self) -> usize {
         crate::event::bounded_line_bytes(self.max_line_bytes, self.max_record_bytes)
     }
@@ -235,7 +235,8 @@ impl Pipeline {
 
     fn with_stages(options: &Options, format: Format, stages: Stages) -> Self {
         Pipeline {
-            decoder: Decoder::new(format, options.line_bound()),
+            decoder: Decoder::new(format, options.line_bound())
+                .counting_json(options.max_record_bytes.is_some()),
             sink: Sink {
                 stages,
                 clock: 0,

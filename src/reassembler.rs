@@ -90,6 +90,9 @@ pub struct Config {
     pub max_report_bytes: usize,
     /// Same, counted in lines.
     pub max_report_lines: usize,
+    /// `max_report_bytes` counts the text as its JSON string takes it
+    /// (escapes included), as a record bound must.
+    pub json_text: bool,
     /// At most this many streams hold an open report; past it the stream
     /// idle the longest has its report closed.
     pub max_open_streams: usize,
@@ -115,6 +118,7 @@ impl Default for Config {
             // A GOTRACEBACK=all dump of ~5,000 goroutines is 2-4 MB.
             max_report_bytes: 8 << 20,
             max_report_lines: 100_000,
+            json_text: false,
             max_open_streams: 4096,
             max_interleaved_lines: 8,
             max_reports_per_stream: 4,
@@ -1591,7 +1595,12 @@ fn settle_held<K: Clone, L: Line>(
 /// Appends a line to the report, first sending out the part gathered so far
 /// when the line would break a bound.
 fn add_line<K: Clone, L: Line>(r: &mut OpenReport<L>, line: L, to: &mut Emit<'_, K, L>) {
-    let len = line.text().len() + 1;
+    let len = if to.cfg.json_text {
+        // The joining newline is written `\n`.
+        crate::record::json_cut(line.text(), usize::MAX, true).1 + 2
+    } else {
+        line.text().len() + 1
+    };
     let full = r.lines.len() >= to.cfg.max_report_lines || r.bytes + len > to.cfg.max_report_bytes;
     if full && !r.lines.is_empty() {
         emit_part(r, to);

@@ -61,14 +61,3 @@ fn log_pipeline_checks_hold_on_fixtures() {
         }
     }
 }
-
-/// Open findings, `tests/fuzz-regressions/open/` (see the README there):
-/// records over `--max-record-bytes`. Run with `--ignored`; once an input
-/// passes, move it to `log_pipeline/`.
-#[test]
-#[ignore = "open findings: records over --max-record-bytes"]
-fn open_findings_replay() {
-    replay::replay(root(), "open", |d| {
-        log_pipeline::check(d);
-    });
-}

@@ -371,6 +371,41 @@ fn bounds_split_reports_into_parts() {
 }
 
 #[test]
+fn under_a_record_bound_report_parts_count_escaped_text() {
+    // Frame lines heavy with tabs: each takes about twice its bytes in JSON.
+    let mut text = "panic: boom\n\ngoroutine 1 [running]:\n".to_owned();
+    for i in 0..40 {
+        text += &format!("main.f{i}()\n\t\t\t\t\t\t\t\t\t\t/a.go:{i}\n");
+    }
+    let bound = crate::event::bounded_config(Config::default(), Some(1000));
+    assert!(bound.json_text && bound.max_report_bytes == 500);
+    let mut r: Reassembler<u8, String> = Reassembler::new(bound);
+    let mut out = Vec::new();
+    for l in text.lines() {
+        r.push(&0, l.to_owned(), 0, &mut out);
+    }
+    r.finish(&mut out);
+    let parts: Vec<String> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Report(_, rep) => Some(rep.lines.join("\n")),
+            Output::Line(..) => None,
+        })
+        .collect();
+    assert_eq!(parts.concat().len() + parts.len() - 1, text.len() - 1);
+    for p in &parts {
+        assert!(serde_json::to_string(p).unwrap().len() - 2 <= 500, "{p:?}");
+    }
+    // Counted in raw bytes the parts would be fewer, and over the bound.
+    let raw = Config {
+        max_report_bytes: 500,
+        ..Config::default()
+    };
+    let raw_parts = run_with(raw, &text).len();
+    assert!(raw_parts < parts.len(), "{raw_parts} {}", parts.len());
+}
+
+#[test]
 fn log_lines_after_a_panic_message_are_foreign() {
     // Before Go 1.23 an untabbed line after `panic:` reads as the value;
     // one in a log's shape never does, nor one after the blank line.

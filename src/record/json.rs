@@ -6,6 +6,35 @@ use serde_json::{Map, Value};
 
 use crate::reassembler::Line;
 
+/// The longest prefix of `s` whose JSON string (quotes aside) takes at
+/// most `max` bytes, and that length: what a record bound counts, since
+/// JSON writes a control character as six bytes (`\u0001`) and `"`, `\`
+/// and `\b \f \n \r \t` as two. Without `json`, bytes as they are (one
+/// function for both: the wasm builds' size). Cut on a character
+/// boundary; an escape's source is one ASCII byte, so none is split.
+/// `usize::MAX` measures.
+pub fn json_cut(s: &str, max: usize, json: bool) -> (&str, usize) {
+    // The last character start seen, and the length before it.
+    let (mut n, mut start, mut before) = (0, 0, 0);
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b & 0xc0 != 0x80 {
+            (start, before) = (i, n);
+        }
+        n += if !json {
+            1
+        } else if b < 0x20 {
+            // \b \t \n \f \r (bits 8-10, 12, 13) take two, others six.
+            if 0x3700 >> b & 1 == 1 { 2 } else { 6 }
+        } else {
+            1 + usize::from(b == b'"' || b == b'\\')
+        };
+        if n > max {
+            return (s.get(..start).unwrap_or_default(), before);
+        }
+    }
+    (s, n)
+}
+
 /// A report's lines, written as one JSON string joined with `\n`: escaped
 /// straight from the lines, never copied into a joined `String`.
 #[derive(Debug)]
@@ -149,6 +178,29 @@ fn escape(buf: &mut Vec<u8>, c: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_cut_counts_escapes_as_serde_json_writes_them() {
+        let mut all: String = (0u8..0x80).map(char::from).collect();
+        all.push_str("é\u{2028}\"\\x");
+        for s in ["", "plain", "tab\there\u{1}\"q\"\\", &all] {
+            let full = serde_json::to_string(s).unwrap().len() - 2;
+            assert_eq!(json_cut(s, usize::MAX, true), (s, full), "{s:?}");
+            for max in 0..=full {
+                let (cut, n) = json_cut(s, max, true);
+                assert!(s.starts_with(cut) && n <= max, "{s:?} {max}");
+                assert_eq!(n, serde_json::to_string(cut).unwrap().len() - 2);
+                // Nothing more would have fitted.
+                let next = s[cut.len()..].chars().next().map_or(usize::MAX, |c| {
+                    serde_json::to_string(&c.to_string()).unwrap().len() - 2
+                });
+                assert!(n.saturating_add(next) > max, "{s:?} {max}");
+            }
+        }
+        assert_eq!(json_cut("\u{1}\u{1}", 11, true), ("\u{1}", 6));
+        assert_eq!(json_cut("aé", 2, true), ("a", 1));
+        assert_eq!(json_cut("\u{1}\té", 3, false), ("\u{1}\t", 2));
+    }
 
     #[test]
     fn escapes_as_serde_json_does() {

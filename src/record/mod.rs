@@ -38,7 +38,7 @@ pub use ecs::{Ecs, EcsError, EcsEvent, EcsLog, EcsVersion};
 pub use go::{
     BucketRecord, Go, GoroutineRef, Nested, PanicRecord, ReportId, Site, TopFrame, Verdict,
 };
-pub use json::Text;
+pub use json::{Text, json_cut};
 
 use crate::classify::{Bucket, Level, buckets, classify, fingerprint, top_frame};
 use crate::container::LogLine;
@@ -78,6 +78,24 @@ impl std::str::FromStr for Profile {
             "ecs" => Ok(Profile::Ecs),
             _ => Err(format!("unknown profile {s:?} (expected default or ecs)")),
         }
+    }
+}
+
+/// The smallest record bound a host accepts ([`Limits::max_record_bytes`]):
+/// half of it goes to the report's text and the other half must hold what
+/// no bound drops (the base and `go` scalars, `go.cut`, the flat copies;
+/// about 750 bytes with the ECS profile) plus a useful message.
+pub const MIN_RECORD_BYTES: usize = 4096;
+
+/// A host's record bound setting: 0 for none, else at least
+/// [`MIN_RECORD_BYTES`].
+pub fn record_bound(bytes: usize) -> Result<Option<usize>, String> {
+    match bytes {
+        0 => Ok(None),
+        b if b < MIN_RECORD_BYTES => Err(format!(
+            "{b} is under the minimum of {MIN_RECORD_BYTES} bytes (0 sets no bound)"
+        )),
+        b => Ok(Some(b)),
     }
 }
 
@@ -388,7 +406,9 @@ impl<'l> Shaped<'l> {
 
     fn members<'a>(&'a self, message: Option<&'a str>, all: &[Bucket<'a>]) -> Members<'a, &'l str> {
         let text = Text(&self.lines[..]);
-        let cap = self.limits.max_message_bytes.unwrap_or(usize::MAX);
+        // Under a record bound a cap counts a text as JSON writes it.
+        let json = self.limits.max_record_bytes.is_some();
+        let cap = (self.limits.max_message_bytes.unwrap_or(usize::MAX), json);
         let go = self.go(message, all, cap);
         let ecs = (self.profile == Profile::Ecs).then(|| {
             let message = go.site.as_ref().and_then(|s| s.message);
@@ -403,7 +423,7 @@ impl<'l> Shaped<'l> {
                 .site
                 .as_ref()
                 .and_then(|s| s.top_frame.as_ref())
-                .map(|f| cut_at_char(f.function, MAX_FLAT_BYTES).0),
+                .map(|f| cut_at_char(f.function, (MAX_FLAT_BYTES, json)).0),
             go_report_id: go.report_id,
         };
         Members {
@@ -414,7 +434,7 @@ impl<'l> Shaped<'l> {
         }
     }
 
-    fn go<'a>(&'a self, message: Option<&'a str>, all: &[Bucket<'a>], cap: usize) -> Go<'a> {
+    fn go<'a>(&'a self, message: Option<&'a str>, all: &[Bucket<'a>], cap: Cap) -> Go<'a> {
         let c = &self.crash;
         let total = c.goroutines.len();
         let (max_g, max_b) = (self.limits.max_goroutines, self.limits.max_buckets);
@@ -446,7 +466,7 @@ impl<'l> Shaped<'l> {
         }
     }
 
-    fn site<'a>(&'a self, message: Option<&'a str>, cap: usize) -> Site<'a> {
+    fn site<'a>(&'a self, message: Option<&'a str>, cap: Cap) -> Site<'a> {
         let c = &self.crash;
         let (message, message_truncated) = message.map_or((None, false), |m| {
             let (m, cut) = cut_at_char(m, cap);
@@ -473,7 +493,7 @@ impl<'l> Shaped<'l> {
     }
 }
 
-fn panic_records<'a>(c: &'a Crash<'a>, cap: usize) -> Vec<PanicRecord<'a>> {
+fn panic_records<'a>(c: &'a Crash<'a>, cap: Cap) -> Vec<PanicRecord<'a>> {
     c.panics
         .iter()
         .map(|p| {
@@ -627,16 +647,14 @@ fn summary(buckets: &[Bucket<'_>], n: usize) -> String {
     parts.join("; ")
 }
 
+/// A text cap: its bytes, and whether they count the text as JSON writes
+/// it (under a record bound).
+type Cap = (usize, bool);
+
 /// `s` cut to at most `max` bytes on a character boundary; whether it cut.
-fn cut_at_char(s: &str, max: usize) -> (&str, bool) {
-    if s.len() <= max {
-        return (s, false);
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    (s.get(..end).unwrap_or_default(), true)
+fn cut_at_char(s: &str, (max, json): Cap) -> (&str, bool) {
+    let cut = json_cut(s, max, json).0;
+    (cut, cut.len() < s.len())
 }
 
 /// The event of the first crash report in `text` (lines joined with `\n`),
@@ -862,11 +880,14 @@ mod tests {
     fn flat_copies_are_bounded_strings() {
         let e = "é".repeat(200);
         assert_eq!(
-            cut_at_char(&e, MAX_FLAT_BYTES),
+            cut_at_char(&e, (MAX_FLAT_BYTES, false)),
             (&e[..MAX_FLAT_BYTES], true)
         );
-        assert_eq!(cut_at_char(&e, 5).0, "éé");
-        assert_eq!(cut_at_char("main.f", MAX_FLAT_BYTES), ("main.f", false));
+        assert_eq!(cut_at_char(&e, (5, false)).0, "éé");
+        assert_eq!(
+            cut_at_char("main.f", (MAX_FLAT_BYTES, false)),
+            ("main.f", false)
+        );
         let long = format!("main.{}", "x".repeat(300));
         let lines = [
             "panic: boom".to_owned(),

@@ -74,8 +74,9 @@ struct Args {
     /// Keep every record's JSON at most this long (Loki rejects lines over
     /// 262144 bytes): reports split into parts of at most half this much
     /// text, and nested parts of `go` are dropped (named in `go.cut`) until
-    /// the record fits.
-    #[arg(long)]
+    /// the record fits. At least 4096 (`gopanic::record::MIN_RECORD_BYTES`);
+    /// 0 sets no bound.
+    #[arg(long, value_parser = parse_record_bound)]
     max_record_bytes: Option<usize>,
     /// Goroutines given in full under `go.goroutines` (all are in `log`).
     #[arg(long, default_value_t = Limits::default().max_goroutines)]
@@ -108,6 +109,12 @@ fn parse_profile(s: &str) -> Result<Profile, String> {
     s.parse()
 }
 
+/// A record bound, checked (0: none).
+fn parse_record_bound(s: &str) -> Result<usize, String> {
+    let b = s.parse().map_err(|e| format!("{e}"))?;
+    gopanic::record::record_bound(b).map(|_| b)
+}
+
 impl Args {
     fn options(&self) -> Options {
         Options {
@@ -120,7 +127,7 @@ impl Args {
             max_report_lines: self.max_report_lines,
             idle_timeout_ms: self.idle_timeout_ms,
             max_line_bytes: self.max_line_bytes,
-            max_record_bytes: self.max_record_bytes,
+            max_record_bytes: self.max_record_bytes.filter(|&b| b > 0),
             max_goroutines: self.max_goroutines,
         }
     }
@@ -335,5 +342,30 @@ fn main() -> ExitCode {
             eprintln!("gopanic: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_bound_under_the_minimum_is_an_argument_error() {
+        let parse = |v: &str| Args::try_parse_from(["gopanic", "--max-record-bytes", v]);
+        let e = parse("4095").err().unwrap().to_string();
+        assert!(
+            e.contains("--max-record-bytes") && e.contains("4096"),
+            "{e}"
+        );
+        let bound = |v: &str| parse(v).unwrap().options().max_record_bytes;
+        assert_eq!(bound("4096"), Some(4096));
+        assert_eq!(bound("0"), None);
+        assert_eq!(
+            Args::try_parse_from(["gopanic"])
+                .unwrap()
+                .options()
+                .max_record_bytes,
+            None
+        );
     }
 }

@@ -120,6 +120,10 @@ impl Settings {
         num("max_held_bytes", &mut s.max_held_bytes);
         num("max_queue_records", &mut s.max_queue_records);
         num("max_queue_bytes", &mut s.max_queue_bytes);
+        if let Err(e) = record::record_bound(s.max_record_bytes) {
+            problems.push(format!("setting max_record_bytes: {e}"));
+            s.max_record_bytes = base.max_record_bytes;
+        }
         if let Some(raw) = rec.get("profile") {
             match decode_string(raw).map(|p| p.parse::<Profile>()) {
                 Some(Ok(p)) => s.profile = p,
@@ -157,13 +161,15 @@ impl Settings {
         Config {
             idle_timeout_ns: ms(self.idle_timeout_ms),
             deep_stack_idle_timeout_ns: ms(self.deep_idle_timeout_ms),
-            // Half the record bound for the text leaves room for JSON
-            // escaping and the `go` object, as the CLI does.
+            // Half the record bound for the text (counted escaped, as
+            // `json_text` says) leaves the rest for the `go` object, as the
+            // CLI does.
             max_report_bytes: match self.record_bound() {
                 Some(b) => d.max_report_bytes.min(b / 2).max(1),
                 None => d.max_report_bytes,
             },
             max_report_lines: self.max_report_lines.max(1),
+            json_text: self.record_bound().is_some(),
             max_open_streams: self.max_open_streams.max(1),
             // The core counts a line's text and record (`Held::mem_bytes`)
             // as the filter does: past the bound, the report holding the
@@ -225,5 +231,13 @@ mod tests {
         assert_eq!(p.len(), 3, "{p:?}");
         assert!(p.iter().any(|m| m.contains("max_record_bytes")));
         assert!(p.iter().any(|m| m.contains("profile")));
+
+        let (s, p) = read(r#"{"max_record_bytes":4095}"#);
+        assert_eq!(s.max_record_bytes, LOKI_MAX_LINE);
+        assert!(p.len() == 1 && p[0].contains("minimum of 4096"), "{p:?}");
+        assert_eq!(
+            read(r#"{"max_record_bytes":4096}"#).0.record_bound(),
+            Some(4096)
+        );
     }
 }

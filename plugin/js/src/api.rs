@@ -6,7 +6,10 @@ use gopanic::classify::{classify, fingerprint};
 use gopanic::container::{Format, LogLine};
 use gopanic::parse::parse as parse_crash;
 use gopanic::pipeline::{Options, Pipeline, lines};
-use gopanic::record::{Profile, find_report};
+use gopanic::record::{MIN_RECORD_BYTES, Profile, find_report};
+
+// The options' error message names it.
+const _: () = assert!(MIN_RECORD_BYTES == 4096);
 use gopanic::time::parse_rfc3339_nanos;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -52,7 +55,14 @@ impl OptionsIn {
             max_report_lines: o.max_report_lines.unwrap_or(d.max_report_lines),
             idle_timeout_ms: o.idle_timeout_ms.unwrap_or(d.idle_timeout_ms),
             max_line_bytes: o.max_line_bytes.unwrap_or(d.max_line_bytes),
-            max_record_bytes: o.max_record_bytes.or(d.max_record_bytes),
+            max_record_bytes: match o.max_record_bytes {
+                Some(0) | None => None,
+                Some(..MIN_RECORD_BYTES) => {
+                    // A fixed message: formatting one costs the wasm budget.
+                    return Err("invalid options: maxRecordBytes < 4096".into());
+                }
+                b => b,
+            },
             max_goroutines: o.max_goroutines.unwrap_or(d.max_goroutines),
         }))
     }
@@ -254,12 +264,16 @@ mod tests {
         assert_eq!(o.0.format, Format::Cri);
         assert_eq!(o.0.profile, Profile::Ecs);
         assert_eq!(o.0.max_record_bytes, Some(262144));
+        let bound = |j: &str| OptionsIn::from_json(Some(j)).unwrap().0.max_record_bytes;
+        assert_eq!(bound(r#"{"maxRecordBytes":4096}"#), Some(4096));
+        assert_eq!(bound(r#"{"maxRecordBytes":0}"#), None);
         for bad in [
             r#"{"format":"xml"}"#,
             r#"{"idleTimeout":5}"#,
             r#"{"maxReportBytes":-1}"#,
             r#"{"maxReportBytes":1.5}"#,
             r#"{"profile":3}"#,
+            r#"{"maxRecordBytes":4095}"#,
         ] {
             let e = OptionsIn::from_json(Some(bad)).unwrap_err();
             assert!(!e.is_empty(), "{bad}");

@@ -64,7 +64,8 @@ pub struct Args {
     deep_stack_idle_timeout_ms: u64,
     /// Keep every event's JSON under this many bytes (Loki rejects lines
     /// over 262144): reports split into parts, nested parts of `go` dropped.
-    #[arg(long, default_value_t = 262_144)]
+    /// At least 4096 (`gopanic::record::MIN_RECORD_BYTES`); 0 sets no bound.
+    #[arg(long, default_value_t = 262_144, value_parser = parse_record_bound)]
     max_record_bytes: usize,
     /// A report larger than this leaves in parts marked `go.truncated`.
     #[arg(long, default_value_t = Config::default().max_report_bytes)]
@@ -107,6 +108,12 @@ fn parse_profile(s: &str) -> Result<Profile, String> {
     s.parse()
 }
 
+/// A record bound, checked (0: none).
+fn parse_record_bound(s: &str) -> Result<usize, String> {
+    let b = s.parse().map_err(|e| format!("{e}"))?;
+    gopanic::record::record_bound(b).map(|_| b)
+}
+
 impl Args {
     fn format(&self) -> EventFormat {
         EventFormat {
@@ -128,12 +135,17 @@ impl Args {
             max_report_lines: self.max_report_lines,
             ..Config::default()
         };
-        gopanic::event::bounded_config(cfg, Some(self.max_record_bytes))
+        gopanic::event::bounded_config(cfg, self.record_bound())
+    }
+
+    /// 0: no bound.
+    fn record_bound(&self) -> Option<usize> {
+        (self.max_record_bytes > 0).then_some(self.max_record_bytes)
     }
 
     fn limits(&self) -> Limits {
         Limits {
-            max_record_bytes: Some(self.max_record_bytes),
+            max_record_bytes: self.record_bound(),
             ..Limits::default()
         }
     }
