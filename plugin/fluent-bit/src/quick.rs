@@ -611,6 +611,11 @@ fn not_plain(v: u64) -> u64 {
     zeros(v ^ splat(b'"')) | zeros(v ^ splat(b'\\')) | controls(v) | (v & !LOW7)
 }
 
+/// A byte a plain string's text holds as it is: [`not_plain`] for one byte.
+fn plain_byte(c: u8) -> bool {
+    (0x20..0x80).contains(&c) && c != b'"' && c != b'\\'
+}
+
 /// Whether `raw` (a string's text without quotes) is printable ASCII
 /// without escapes.
 fn is_plain(raw: &[u8]) -> bool {
@@ -624,7 +629,7 @@ fn is_plain(raw: &[u8]) -> bool {
     raw.get(i..)
         .unwrap_or_default()
         .iter()
-        .all(|&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\')
+        .all(|&c| plain_byte(c))
 }
 
 /// The text of the plain string whose text starts at `i` (see
@@ -643,10 +648,7 @@ fn plain_string(b: &[u8], mut i: usize) -> Option<(String, usize)> {
             }
             i += 8;
         }
-        while b
-            .get(i)
-            .is_some_and(|&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\')
-        {
+        while b.get(i).is_some_and(|&c| plain_byte(c)) {
             i += 1;
         }
         out.extend_from_slice(b.get(run..i)?);
