@@ -552,14 +552,51 @@ fn is_function(line: &str) -> bool {
     if b.last() != Some(&b')') || b.first() == Some(&b'.') {
         return false;
     }
-    for (i, &c) in b.iter().enumerate() {
+    // The first byte that decides, eight bytes at a time: every frame line
+    // of a dump comes here, and its name runs for dozens of bytes.
+    let mut i = 0;
+    let mut word = load8(b, 0).map(function_stops);
+    loop {
+        let (at, c) = match word {
+            Some(0) => {
+                i += 8;
+                word = load8(b, i).map(function_stops);
+                continue;
+            }
+            Some(hits) => {
+                let at = i + (hits.trailing_zeros() / 8) as usize;
+                // The byte is dealt with: the next hit of this word next.
+                word = Some(hits & (hits - 1));
+                (at, b.get(at).copied().unwrap_or(b')'))
+            }
+            // The last few bytes, one at a time.
+            None => match b.get(i) {
+                Some(&c) => {
+                    i += 1;
+                    (i - 1, c)
+                }
+                None => return false,
+            },
+        };
         match c {
-            b'(' if b.get(i + 1) != Some(&b'*') => return i > 0,
+            b'(' if b.get(at + 1) != Some(&b'*') => return at > 0,
             b' ' | b'"' | b'{' | b'}' | b'=' | b',' | b'\\' => return false,
             _ => {}
         }
     }
-    false
+}
+
+/// The high bit of each byte of `w` that may decide [`is_function`]: every
+/// `(`, space, `"`, `{`, `}`, `=`, `,` and `\\`, and some bytes that do not
+/// (those below `-`, those above `z`), checked one by one.
+fn function_stops(w: u64) -> u64 {
+    const HIGH: u64 = splat(0x80);
+    const LOW7: u64 = splat(0x7f);
+    // Below 0x2d: a byte with its high bit set minus 0x2d keeps it clear.
+    let below = !((w | HIGH) - splat(0x2d)) & !w & HIGH;
+    // 0x7b and above (no carry: 0x7f + 5 < 0x100).
+    let above = (((w & LOW7) + splat(5)) | w) & HIGH;
+    below | above | zero_bytes(w ^ splat(b'=')) | zero_bytes(w ^ splat(b'\\'))
 }
 
 /// Splits `pkg.(*T).f(args` at the argument list's `(`: the first `(` that
@@ -593,6 +630,11 @@ fn is_http_panic(line: &str) -> bool {
     let mut start = 0;
     loop {
         let rest = b.get(start..).unwrap_or_default();
+        if matches!(rest.first(), Some(b'"' | b'{' | b'}' | b'=')) {
+            // No prefix token holds these: a JSON line ends at its first
+            // byte, without a search for the end of its first token.
+            return false;
+        }
         let end = start + find_byte(rest, b' ').unwrap_or(rest.len());
         let token = line.get(start..end).unwrap_or_default();
         if !is_log_prefix_token(token) {
@@ -721,6 +763,47 @@ fn is_log_prefix_token(tok: &str) -> bool {
 mod tests {
     use super::LineKind::*;
     use super::*;
+
+    /// The word-at-a-time `is_function` agrees with its definition, a byte
+    /// walk: every character of interest at every place of frame lines.
+    #[test]
+    fn function_scan_agrees_with_byte_walk() {
+        let by_definition = |line: &str| {
+            let b = line.as_bytes();
+            if b.last() != Some(&b')') || b.first() == Some(&b'.') {
+                return false;
+            }
+            for (i, &c) in b.iter().enumerate() {
+                match c {
+                    b'(' if b.get(i + 1) != Some(&b'*') => return i > 0,
+                    b' ' | b'"' | b'{' | b'}' | b'=' | b',' | b'\\' => return false,
+                    _ => {}
+                }
+            }
+            false
+        };
+        let chars = [
+            '(', '*', ')', ' ', '"', '{', '}', '=', ',', '\\', '-', '.', '/', '+', '!', 'z', '|',
+            '~', '\u{7f}', '\u{1}', 'é', '[', ']', '_', '0',
+        ];
+        for base in [
+            "main.main()",
+            "github.com/acme/orders/worker.(*Pool).run(0xc000124000)",
+            "net.(*conn).Read(0xc000112040, {0xc000200000?, 0x1000?, 0x0?})",
+            "example.com/m.Map[...].Get(...)",
+            "abcdefghijklmnopqrstuvwxy",
+        ] {
+            for at in 0..=base.len() {
+                for c in chars {
+                    let mut line = base.to_owned();
+                    line.insert(at, c);
+                    for l in [line.clone(), format!("{line})")] {
+                        assert_eq!(is_function(&l), by_definition(&l), "{l:?}");
+                    }
+                }
+            }
+        }
+    }
 
     /// The token walk of `is_http_panic` agrees with its definition: the
     /// text before the first mark is log prefix tokens.

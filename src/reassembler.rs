@@ -258,10 +258,17 @@ struct OpenReport<L> {
     mem: usize,
     /// Goroutine ids of the headers printed so far: a traceback prints each
     /// goroutine once, which tells two reports in one stream apart.
-    goroutines: HashSet<u64>,
+    goroutines: Goroutines,
     /// Where this binary's files are (see [`root_of`]): its GOROOT and its
     /// own source directories, a few at most.
     roots: Vec<(bool, Box<str>)>,
+    /// The directories of the last location lines noted, and which of
+    /// them the next new one replaces (see [`OpenReport::new_dir`]).
+    dirs: Vec<Box<str>>,
+    next_dir: u8,
+    /// Bytes of the texts of `roots` and `dirs`, counted as they change:
+    /// the stream's cost is counted again after every line.
+    notes_bytes: usize,
     /// Its stream's turn when it opened or last took a line.
     last_turn: u64,
     /// Its stream's turn when it opened: disproved, its first line is held
@@ -345,6 +352,8 @@ const MAX_PENDING: usize = 16;
 const MAX_GOROUTINE_IDS: usize = 1 << 16;
 /// Roots remembered per report.
 const MAX_ROOTS: usize = 16;
+/// Directories a report remembers having read its roots from.
+const DIRS_SEEN: usize = 8;
 /// Lines in another writer's shape held in a row, at most.
 const MAX_HELD_LOG_LINES: usize = 256;
 
@@ -413,6 +422,14 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// leaves to `out`.
     pub fn push(&mut self, key: &K, line: L, now: i64, out: &mut Vec<Output<K, L>>) {
         self.stats.lines_in += 1;
+        if !self.open.contains_key(key) && !starts_report(line_kind(line.text())) {
+            // Nothing open in the stream and nothing opens: the line leaves
+            // as it came, as `step` would send it. Most lines of a node take
+            // this way, without the work stack and the recount.
+            out.push(Output::Line(key.clone(), line));
+            self.keep_budget(out);
+            return;
+        }
         self.close_idle(key, now, out);
         // `work` is a stack: lines to read afresh are pushed in reverse.
         let mut work = std::mem::take(&mut self.work);
@@ -903,6 +920,12 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         let st = State::opened(event, confirmed, pos, kind);
         let turn = s.next_turn();
         s.reports.push(OpenReport::new(seq, st, t, turn));
+        if s.reports.len() > 1 {
+            // From now on each goroutine header is checked against them.
+            for r in &mut s.reports {
+                r.goroutines.index();
+            }
+        }
         s.last = seq;
         s.foreign_run = 0;
     }
@@ -981,8 +1004,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             out,
         };
         if !s.held.is_empty() {
-            let held = std::mem::take(&mut s.held);
-            s.held = settle_held(r, held, kind, several, &mut to);
+            settle_held(r, &mut s.held, kind, several, &mut to);
         }
         // The held lines it left are no longer its own.
         r.last_turn = turn;
@@ -1420,7 +1442,7 @@ impl State {
 impl<L: Line> OpenReport<L> {
     /// A report opened by line `t` at its stream's turn `turn`.
     fn new(seq: u64, st: State, t: Timed<L>, turn: u64) -> Self {
-        let mut goroutines = HashSet::new();
+        let mut goroutines = Goroutines::List(Vec::new());
         if let Some(id) = goroutine_id(t.line.text()) {
             goroutines.insert(id);
         }
@@ -1434,6 +1456,9 @@ impl<L: Line> OpenReport<L> {
             seq,
             goroutines,
             roots: Vec::new(),
+            dirs: Vec::new(),
+            next_dir: 0,
+            notes_bytes: 0,
             last_turn: turn,
             first_turn: turn,
         }
@@ -1451,23 +1476,93 @@ impl<L: Line> OpenReport<L> {
         if kind == LineKind::Indented
             && pos == Pos::Location
             && self.roots.len() < MAX_ROOTS
-            && let Some(root) = root_of(text)
-            && !self.roots.iter().any(|x| x.0 == root.0 && *x.1 == *root.1)
+            && let Some(dir) = location_dir(text)
+            && self.new_dir(dir)
         {
-            self.roots.push((root.0, root.1.into()));
+            let root = root_of_dir(dir);
+            if !self.roots.iter().any(|x| x.0 == root.0 && *x.1 == *root.1) {
+                self.notes_bytes += root.1.len();
+                self.roots.push((root.0, root.1.into()));
+            }
         }
+    }
+
+    /// Whether `dir` is none of the directories of the last location lines
+    /// noted; it becomes one. A root depends on the directory alone, and a
+    /// dump's frames come from a few directories again and again.
+    fn new_dir(&mut self, dir: &str) -> bool {
+        if self.dirs.iter().any(|d| **d == *dir) {
+            return false;
+        }
+        self.notes_bytes += dir.len();
+        if self.dirs.len() < DIRS_SEEN {
+            self.dirs.push(dir.into());
+        } else if let Some(d) = self.dirs.get_mut(usize::from(self.next_dir)) {
+            self.notes_bytes -= d.len();
+            *d = dir.into();
+        }
+        self.next_dir = (self.next_dir + 1) % DIRS_SEEN as u8;
+        true
     }
 
     /// Bytes of memory the report holds.
     fn cost(&self) -> usize {
         let spare = self.lines.capacity() - self.lines.len();
-        let roots: usize = self.roots.iter().map(|(_, r)| r.len()).sum();
         std::mem::size_of::<Self>()
             + self.mem
             + spare * std::mem::size_of::<L>()
-            + self.goroutines.capacity() * (std::mem::size_of::<u64>() + 1)
+            + self.goroutines.cost()
+            + self.dirs.capacity() * std::mem::size_of::<Box<str>>()
             + self.roots.capacity() * std::mem::size_of::<(bool, Box<str>)>()
-            + roots
+            + self.notes_bytes
+    }
+}
+
+/// The goroutine ids a report printed. Only with another report open in
+/// its stream are they asked for (see [`consistent`]), so until then they
+/// are listed as they come, not hashed: most reports never share a stream.
+enum Goroutines {
+    List(Vec<u64>),
+    Set(HashSet<u64>),
+}
+
+impl Goroutines {
+    fn len(&self) -> usize {
+        match self {
+            Goroutines::List(ids) => ids.len(),
+            Goroutines::Set(ids) => ids.len(),
+        }
+    }
+
+    fn insert(&mut self, id: u64) {
+        match self {
+            Goroutines::List(ids) => ids.push(id),
+            Goroutines::Set(ids) => {
+                ids.insert(id);
+            }
+        }
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        match self {
+            Goroutines::List(ids) => ids.contains(&id),
+            Goroutines::Set(ids) => ids.contains(&id),
+        }
+    }
+
+    /// Makes the ids a set, for the lookups to come.
+    fn index(&mut self) {
+        if let Goroutines::List(ids) = self {
+            *self = Goroutines::Set(ids.drain(..).collect());
+        }
+    }
+
+    /// Bytes of memory the ids take.
+    fn cost(&self) -> usize {
+        match self {
+            Goroutines::List(ids) => ids.capacity() * std::mem::size_of::<u64>(),
+            Goroutines::Set(ids) => ids.capacity() * (std::mem::size_of::<u64>() + 1),
+        }
     }
 }
 
@@ -1551,14 +1646,14 @@ struct Emit<'a, K, L> {
 
 /// The line that continues report `r` (of kind `kind`) proves what the
 /// held lines were: blank lines and lines of a panic value belong to the
-/// report, anything else was foreign. Returns the lines still held.
+/// report, anything else was foreign. `held` keeps the lines still held.
 fn settle_held<K: Clone, L: Line>(
     r: &mut OpenReport<L>,
-    held: Vec<HeldLine<L>>,
+    held: &mut Vec<HeldLine<L>>,
     kind: LineKind,
     several: bool,
     to: &mut Emit<'_, K, L>,
-) -> Vec<HeldLine<L>> {
+) {
     // Lines after the last blank line are never value lines (Go prints the
     // value, then one blank line, then the goroutine header), and a line in
     // a log's shape is no value line either.
@@ -1570,7 +1665,9 @@ fn settle_held<K: Clone, L: Line>(
         .iter()
         .rposition(|h| mine(h) && is_blank(h.line.text()));
     let mut keep = Vec::new();
-    for (j, h) in held.into_iter().enumerate() {
+    // Drained in place: the stream's held lines keep their allocation (a
+    // dump holds a blank line before every goroutine block).
+    for (j, h) in held.drain(..).enumerate() {
         let text = h.line.text();
         let mine = mine(&h);
         let blank = is_blank(text);
@@ -1589,7 +1686,7 @@ fn settle_held<K: Clone, L: Line>(
             to.out.push(Output::Line(to.key.clone(), h.line));
         }
     }
-    keep
+    held.append(&mut keep);
 }
 
 /// Appends a line to the report, first sending out the part gathered so far
@@ -1638,8 +1735,9 @@ fn advance(st: &mut State, kind: LineKind, text: &str, pos: Pos) {
     match kind {
         LineKind::GoroutineHeader | LineKind::RuntimeStack => {
             st.first_running = false;
-            st.block_open = goroutine_id(text).is_some_and(|id| id > 0);
-            st.main_block = goroutine_id(text) == Some(1);
+            let id = goroutine_id(text);
+            st.block_open = id.is_some_and(|id| id > 0);
+            st.main_block = id == Some(1);
             st.after_goexit = false;
             st.block_frames = 0;
             st.block_elided = false;
@@ -1729,7 +1827,7 @@ fn consistent<L>(r: &OpenReport<L>, st: &State, kind: LineKind, text: &str) -> b
         LineKind::GoroutineHeader => {
             !(st.pos == Pos::Location && st.block_open)
                 && goroutine_id(text)
-                    .is_none_or(|id| !r.goroutines.contains(&id) || st.throws > 1)
+                    .is_none_or(|id| !r.goroutines.contains(id) || st.throws > 1)
                 // A crash's first block is the crashing goroutine's.
                 && (!st.first_running || is_running(text))
         }
@@ -1852,27 +1950,38 @@ fn best_scored(scored: &[(u64, i32)]) -> Vec<u64> {
         .collect()
 }
 
+/// The directory of a location line's file, `None` for a file without
+/// one. [`root_of`] depends on nothing else: it reads `/src/` and the
+/// package path before the last `/`, or the directory itself.
+fn location_dir(text: &str) -> Option<&str> {
+    let head = location_head(text.strip_prefix('\t')?);
+    let file = head.get(..rfind_byte(head.as_bytes(), b':')?)?;
+    file.get(..rfind_byte(file.as_bytes(), b'/')?)
+}
+
 /// Where a location line's file lives: `(true, GOROOT)` for the standard
 /// library (`/usr/local/go/src/`, or `""` under `-trimpath`), `(false,
 /// directory)` for everything else.
 fn root_of(text: &str) -> Option<(bool, &str)> {
-    let rest = text.strip_prefix('\t')?;
-    // By bytes: a `char` pattern's searcher costs more to set up than these
-    // short paths take to scan, on every location line of a report.
-    let head = location_head(rest);
-    let file = head.get(..rfind_byte(head.as_bytes(), b':')?)?;
-    if let Some(at) = rfind_src(file)
-        && let Some((goroot, pkg)) = file.split_at_checked(at + 5)
-        && is_std_path(pkg)
+    location_dir(text).map(root_of_dir)
+}
+
+/// [`root_of`] a location line whose file is in `dir`. The file's path is
+/// `dir/name`, and `name` holds no `/`: its last `/src/` is `dir`'s, unless
+/// `dir` ends in `/src` (then the package path is the file's name alone,
+/// which is no standard library path).
+fn root_of_dir(dir: &str) -> (bool, &str) {
+    if !dir.ends_with("/src")
+        && let Some(at) = rfind_src(dir)
+        && let Some((goroot, pkg)) = dir.split_at_checked(at + 5)
+        && is_std_first(pkg)
     {
-        return Some((true, goroot));
+        return (true, goroot);
     }
-    if !file.starts_with('/') && is_std_path(file) {
-        return Some((true, ""));
+    if !dir.is_empty() && !dir.starts_with('/') && is_std_first(dir) {
+        return (true, "");
     }
-    // Generated files (`_cgo_gotypes.go`, `<autogenerated>`) have no
-    // directory: they tell nothing.
-    Some((false, file.get(..rfind_byte(file.as_bytes(), b'/')?)?))
+    (false, dir)
 }
 
 /// The last `/src/` in a file's path, by bytes from the end: on every
@@ -1890,13 +1999,13 @@ fn rfind_src(file: &str) -> Option<usize> {
     None
 }
 
-/// A standard library path: its first element has no dot (`runtime/…`,
-/// `net/http/…`), unlike a module path (`github.com/…`).
-fn is_std_path(path: &str) -> bool {
-    let b = path.as_bytes();
-    find_byte(b, b'/')
-        .and_then(|slash| b.get(..slash))
-        .is_some_and(|first| !first.is_empty() && find_byte(first, b'.').is_none())
+/// The directory of a file of the standard library: its first element
+/// has no dot (`runtime`, `net/http`), unlike a module path
+/// (`github.com/…`).
+fn is_std_first(dir: &str) -> bool {
+    let b = dir.as_bytes();
+    let first = b.get(..find_byte(b, b'/').unwrap_or(b.len())).unwrap_or_default();
+    !first.is_empty() && find_byte(first, b'.').is_none()
 }
 
 /// Whether a goroutine header's state is `running`.
@@ -1905,11 +2014,18 @@ fn is_running(text: &str) -> bool {
         .is_some_and(|(_, state)| state.starts_with("running"))
 }
 
-/// The id of a goroutine header line.
+/// The id of a goroutine header line: its digits read directly, as for
+/// every header of a dump (no `str::parse`, whose checks cost more).
+/// `None` past `u64`.
 fn goroutine_id(text: &str) -> Option<u64> {
     let rest = text.strip_prefix("goroutine ")?.as_bytes();
+    // Digits, then something else (` [`).
     let end = rest.iter().position(|c| !c.is_ascii_digit())?;
-    std::str::from_utf8(rest.get(..end)?).ok()?.parse().ok()
+    let mut id: u64 = 0;
+    for &c in rest.get(..end)? {
+        id = id.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    (end > 0).then_some(id)
 }
 
 /// Lines that begin a crash report of their own: where they cannot continue

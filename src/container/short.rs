@@ -42,6 +42,17 @@ impl ShortText {
     }
 }
 
+impl ShortText {
+    /// The text's bytes, without the check [`ShortText::as_str`] makes:
+    /// for writers of bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Repr::Heap(s) => s.as_bytes(),
+        }
+    }
+}
+
 impl From<&str> for ShortText {
     fn from(s: &str) -> Self {
         let mut bytes = [0; INLINE];

@@ -722,3 +722,78 @@ fn streams_with_nothing_open_are_dropped() {
     r.tick(2_000_000_000, &mut out);
     assert_eq!((r.open_reports(), r.held_bytes(), out.len()), (0, 0, 1000));
 }
+
+#[test]
+fn goroutine_ids_read_as_str_parse_reads_them() {
+    for text in [
+        "goroutine 1 [running]:",
+        "goroutine 18446744073709551615 [select]:",
+        "goroutine 18446744073709551616 [select]:",
+        "goroutine 007 [x]:",
+        "goroutine  [x]:",
+        "goroutine 12",
+        "goroutine -1 [x]:",
+        "created by main.main in goroutine 1",
+    ] {
+        let by_parse = text.strip_prefix("goroutine ").and_then(|rest| {
+            let end = rest.find(|c: char| !c.is_ascii_digit())?;
+            rest[..end].parse::<u64>().ok()
+        });
+        assert_eq!(goroutine_id(text), by_parse, "{text:?}");
+    }
+}
+
+/// What `root_of` means, read from the whole file path: the last `/src/`
+/// followed by a standard package path gives GOROOT; a relative standard
+/// path gives `""`; else the file's directory.
+fn root_by_file(text: &str) -> Option<(bool, &str)> {
+    let head = crate::grammar::location_head(text.strip_prefix('\t')?);
+    let file = &head[..head.rfind(':')?];
+    let is_std = |p: &str| p.split_once('/').is_some_and(|(first, _)| !first.is_empty() && !first.contains('.'));
+    if let Some(at) = file.rfind("/src/")
+        && is_std(&file[at + 5..])
+    {
+        return Some((true, &file[..at + 5]));
+    }
+    if !file.starts_with('/') && is_std(file) {
+        return Some((true, ""));
+    }
+    Some((false, &file[..file.rfind('/')?]))
+}
+
+/// A location line's root is read from its file's directory, the same for
+/// every file there: what lets a report skip the directories it has seen.
+#[test]
+fn root_depends_on_the_directory_alone() {
+    let dirs = [
+        "/usr/local/go/src/net/http",
+        "/usr/local/go/src",
+        "/usr/local/go/src/cmd/vendor/x/src/y",
+        "/go/src/github.com/acme/orders/worker",
+        "/src",
+        "/a/src/b.c/d",
+        "runtime",
+        "net/http",
+        "github.com/acme/x",
+        "",
+        "C:/go/src/runtime",
+        "a/src/src",
+        "x/src/",
+        "/go/src/a/src",
+        "/usr/local/go/src/vendor/golang.org/x/net",
+        "a//b",
+    ];
+    for dir in dirs {
+        let lines = [
+            format!("\t{dir}/pool.go:141 +0x8d"),
+            format!("\t{dir}/a.b.go:7"),
+            format!("\t{dir}/x:y.go:7 fp=0xc000 sp=0xc000 pc=0x1"),
+        ];
+        for line in &lines {
+            assert_eq!(location_dir(line), Some(dir), "{line:?}");
+            assert_eq!(root_of(line), root_by_file(line), "{line:?}");
+        }
+    }
+    assert_eq!(location_dir("\t_cgo_gotypes.go:12"), None);
+    assert_eq!(root_of("\t_cgo_gotypes.go:12"), None);
+}

@@ -92,9 +92,9 @@ pub(super) fn member_len<T: Serialize + ?Sized>(name: &str, v: &T) -> usize {
 
 /// Appends `s` as a JSON string (quotes included), escaped exactly as
 /// serde_json escapes it.
-pub(super) fn write_str(buf: &mut Vec<u8>, s: &str) {
+pub(super) fn write_str(buf: &mut Vec<u8>, s: &(impl AsRef<[u8]> + ?Sized)) {
     buf.push(b'"');
-    write_str_contents(buf, s);
+    write_str_contents(buf, s.as_ref());
     buf.push(b'"');
 }
 
@@ -102,8 +102,11 @@ pub(super) fn write_str(buf: &mut Vec<u8>, s: &str) {
 /// backslash, `\b \t \n \f \r` short, other control characters `\u00XX`.
 /// Bytes are taken 8 at a time: a word with nothing to escape (log text is
 /// mostly such words) is copied whole.
-pub(super) fn write_str_contents(buf: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
+/// Takes bytes, which are a `&str`'s (or a [`ShortText`]'s, whose bytes
+/// are read without checking them again).
+///
+/// [`ShortText`]: crate::container::ShortText
+pub(super) fn write_str_contents(buf: &mut Vec<u8>, bytes: &[u8]) {
     buf.reserve(bytes.len() + 2);
     let mut words = bytes.chunks_exact(8);
     for word in words.by_ref() {

@@ -41,7 +41,7 @@ pub use go::{
 pub use json::{Text, json_cut};
 
 use crate::classify::{Bucket, Level, buckets, classify, fingerprint, top_frame};
-use crate::container::LogLine;
+use crate::container::{LogLine, ShortText};
 use crate::crash::Event;
 use crate::crash::{Crash, Frame};
 use crate::grammar::may_start_report;
@@ -525,7 +525,7 @@ fn write_members<L: Line>(
         if i > 0 {
             buf.extend_from_slice(b"\\n");
         }
-        json::write_str_contents(buf, l.text());
+        json::write_str_contents(buf, l.text().as_bytes());
     }
     buf.push(b'"');
     let at = buf.len();
@@ -719,8 +719,8 @@ impl Shaper {
             Output::Line(_, line) => {
                 buf.push(b'{');
                 for (key, value) in [
-                    (&b"\"time\":"[..], line.time.as_deref()),
-                    (b"\"stream\":", line.stream.as_deref()),
+                    (&b"\"time\":"[..], line.time.as_ref().map(ShortText::as_bytes)),
+                    (b"\"stream\":", line.stream.as_deref().map(str::as_bytes)),
                 ] {
                     if let Some(v) = value {
                         buf.extend_from_slice(key);
