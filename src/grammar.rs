@@ -552,6 +552,10 @@ fn is_function(line: &str) -> bool {
     if b.last() != Some(&b')') || b.first() == Some(&b'.') {
         return false;
     }
+    if cfg!(target_arch = "wasm32") {
+        // The wasm builds keep the smaller walk.
+        return function_by_bytes(b);
+    }
     // The first byte that decides, eight bytes at a time: every frame line
     // of a dump comes here, and its name runs for dozens of bytes.
     let mut i = 0;
@@ -584,6 +588,20 @@ fn is_function(line: &str) -> bool {
             _ => {}
         }
     }
+}
+
+/// [`is_function`] past its first checks, byte by byte: the first `(` not
+/// opening a receiver (`(*T)`) ends the name, which must be there and hold
+/// no byte that Go's frame lines never have before it.
+fn function_by_bytes(b: &[u8]) -> bool {
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'(' if b.get(i + 1) != Some(&b'*') => return i > 0,
+            b' ' | b'"' | b'{' | b'}' | b'=' | b',' | b'\\' => return false,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The high bit of each byte of `w` that may decide [`is_function`]: every
@@ -764,23 +782,14 @@ mod tests {
     use super::LineKind::*;
     use super::*;
 
-    /// The word-at-a-time `is_function` agrees with its definition, a byte
-    /// walk: every character of interest at every place of frame lines.
+    /// The word-at-a-time `is_function` agrees with the byte walk (the
+    /// wasm builds' way): every character of interest at every place of
+    /// frame lines.
     #[test]
     fn function_scan_agrees_with_byte_walk() {
         let by_definition = |line: &str| {
             let b = line.as_bytes();
-            if b.last() != Some(&b')') || b.first() == Some(&b'.') {
-                return false;
-            }
-            for (i, &c) in b.iter().enumerate() {
-                match c {
-                    b'(' if b.get(i + 1) != Some(&b'*') => return i > 0,
-                    b' ' | b'"' | b'{' | b'}' | b'=' | b',' | b'\\' => return false,
-                    _ => {}
-                }
-            }
-            false
+            b.last() == Some(&b')') && b.first() != Some(&b'.') && function_by_bytes(b)
         };
         let chars = [
             '(', '*', ')', ' ', '"', '{', '}', '=', ',', '\\', '-', '.', '/', '+', '!', 'z', '|',

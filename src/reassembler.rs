@@ -264,7 +264,9 @@ struct OpenReport<L> {
     roots: Vec<(bool, Box<str>)>,
     /// The directories of the last location lines noted, and which of
     /// them the next new one replaces (see [`OpenReport::new_dir`]).
+    #[cfg(not(target_arch = "wasm32"))]
     dirs: Vec<Box<str>>,
+    #[cfg(not(target_arch = "wasm32"))]
     next_dir: u8,
     /// Bytes of the texts of `roots` and `dirs`, counted as they change:
     /// the stream's cost is counted again after every line.
@@ -353,6 +355,7 @@ const MAX_GOROUTINE_IDS: usize = 1 << 16;
 /// Roots remembered per report.
 const MAX_ROOTS: usize = 16;
 /// Directories a report remembers having read its roots from.
+#[cfg(not(target_arch = "wasm32"))]
 const DIRS_SEEN: usize = 8;
 /// Lines in another writer's shape held in a row, at most.
 const MAX_HELD_LOG_LINES: usize = 256;
@@ -422,10 +425,15 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// leaves to `out`.
     pub fn push(&mut self, key: &K, line: L, now: i64, out: &mut Vec<Output<K, L>>) {
         self.stats.lines_in += 1;
-        if !self.open.contains_key(key) && !starts_report(line_kind(line.text())) {
+        if !cfg!(target_arch = "wasm32")
+            && !self.open.contains_key(key)
+            && !starts_report(line_kind(line.text()))
+        {
             // Nothing open in the stream and nothing opens: the line leaves
             // as it came, as `step` would send it. Most lines of a node take
-            // this way, without the work stack and the recount.
+            // this way, without the work stack and the recount. (Not in the
+            // wasm builds, for their size: the Fluent Bit module passes such
+            // lines by before they reach the reassembler.)
             out.push(Output::Line(key.clone(), line));
             self.keep_budget(out);
             return;
@@ -1004,7 +1012,8 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             out,
         };
         if !s.held.is_empty() {
-            settle_held(r, &mut s.held, kind, several, &mut to);
+            let held = std::mem::take(&mut s.held);
+            s.held = settle_held(r, held, kind, several, &mut to);
         }
         // The held lines it left are no longer its own.
         r.last_turn = turn;
@@ -1442,7 +1451,7 @@ impl State {
 impl<L: Line> OpenReport<L> {
     /// A report opened by line `t` at its stream's turn `turn`.
     fn new(seq: u64, st: State, t: Timed<L>, turn: u64) -> Self {
-        let mut goroutines = Goroutines::List(Vec::new());
+        let mut goroutines = Goroutines::new();
         if let Some(id) = goroutine_id(t.line.text()) {
             goroutines.insert(id);
         }
@@ -1456,7 +1465,9 @@ impl<L: Line> OpenReport<L> {
             seq,
             goroutines,
             roots: Vec::new(),
+            #[cfg(not(target_arch = "wasm32"))]
             dirs: Vec::new(),
+            #[cfg(not(target_arch = "wasm32"))]
             next_dir: 0,
             notes_bytes: 0,
             last_turn: turn,
@@ -1490,6 +1501,7 @@ impl<L: Line> OpenReport<L> {
     /// Whether `dir` is none of the directories of the last location lines
     /// noted; it becomes one. A root depends on the directory alone, and a
     /// dump's frames come from a few directories again and again.
+    #[cfg(not(target_arch = "wasm32"))]
     fn new_dir(&mut self, dir: &str) -> bool {
         if self.dirs.iter().any(|d| **d == *dir) {
             return false;
@@ -1505,6 +1517,20 @@ impl<L: Line> OpenReport<L> {
         true
     }
 
+    /// Every directory is new to the wasm builds, for their size.
+    #[cfg(target_arch = "wasm32")]
+    fn new_dir(&mut self, _dir: &str) -> bool {
+        true
+    }
+
+    /// Bytes of memory the directory list takes beside its texts.
+    fn dirs_cost(&self) -> usize {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.dirs.capacity() * std::mem::size_of::<Box<str>>();
+        #[cfg(target_arch = "wasm32")]
+        return 0;
+    }
+
     /// Bytes of memory the report holds.
     fn cost(&self) -> usize {
         let spare = self.lines.capacity() - self.lines.len();
@@ -1512,23 +1538,33 @@ impl<L: Line> OpenReport<L> {
             + self.mem
             + spare * std::mem::size_of::<L>()
             + self.goroutines.cost()
-            + self.dirs.capacity() * std::mem::size_of::<Box<str>>()
             + self.roots.capacity() * std::mem::size_of::<(bool, Box<str>)>()
             + self.notes_bytes
+            + self.dirs_cost()
     }
 }
 
 /// The goroutine ids a report printed. Only with another report open in
 /// its stream are they asked for (see [`consistent`]), so until then they
 /// are listed as they come, not hashed: most reports never share a stream.
+/// (The wasm builds hash them from the start, for their size.)
 enum Goroutines {
+    #[cfg(not(target_arch = "wasm32"))]
     List(Vec<u64>),
     Set(HashSet<u64>),
 }
 
 impl Goroutines {
+    fn new() -> Self {
+        #[cfg(not(target_arch = "wasm32"))]
+        return Goroutines::List(Vec::new());
+        #[cfg(target_arch = "wasm32")]
+        return Goroutines::Set(HashSet::new());
+    }
+
     fn len(&self) -> usize {
         match self {
+            #[cfg(not(target_arch = "wasm32"))]
             Goroutines::List(ids) => ids.len(),
             Goroutines::Set(ids) => ids.len(),
         }
@@ -1536,6 +1572,7 @@ impl Goroutines {
 
     fn insert(&mut self, id: u64) {
         match self {
+            #[cfg(not(target_arch = "wasm32"))]
             Goroutines::List(ids) => ids.push(id),
             Goroutines::Set(ids) => {
                 ids.insert(id);
@@ -1545,6 +1582,7 @@ impl Goroutines {
 
     fn contains(&self, id: u64) -> bool {
         match self {
+            #[cfg(not(target_arch = "wasm32"))]
             Goroutines::List(ids) => ids.contains(&id),
             Goroutines::Set(ids) => ids.contains(&id),
         }
@@ -1552,14 +1590,16 @@ impl Goroutines {
 
     /// Makes the ids a set, for the lookups to come.
     fn index(&mut self) {
+        #[cfg(not(target_arch = "wasm32"))]
         if let Goroutines::List(ids) = self {
-            *self = Goroutines::Set(ids.drain(..).collect());
+            *self = Goroutines::Set(std::mem::take(ids).into_iter().collect());
         }
     }
 
     /// Bytes of memory the ids take.
     fn cost(&self) -> usize {
         match self {
+            #[cfg(not(target_arch = "wasm32"))]
             Goroutines::List(ids) => ids.capacity() * std::mem::size_of::<u64>(),
             Goroutines::Set(ids) => ids.capacity() * (std::mem::size_of::<u64>() + 1),
         }
@@ -1646,14 +1686,14 @@ struct Emit<'a, K, L> {
 
 /// The line that continues report `r` (of kind `kind`) proves what the
 /// held lines were: blank lines and lines of a panic value belong to the
-/// report, anything else was foreign. `held` keeps the lines still held.
+/// report, anything else was foreign. Returns the lines still held.
 fn settle_held<K: Clone, L: Line>(
     r: &mut OpenReport<L>,
-    held: &mut Vec<HeldLine<L>>,
+    held: Vec<HeldLine<L>>,
     kind: LineKind,
     several: bool,
     to: &mut Emit<'_, K, L>,
-) {
+) -> Vec<HeldLine<L>> {
     // Lines after the last blank line are never value lines (Go prints the
     // value, then one blank line, then the goroutine header), and a line in
     // a log's shape is no value line either.
@@ -1665,9 +1705,7 @@ fn settle_held<K: Clone, L: Line>(
         .iter()
         .rposition(|h| mine(h) && is_blank(h.line.text()));
     let mut keep = Vec::new();
-    // Drained in place: the stream's held lines keep their allocation (a
-    // dump holds a blank line before every goroutine block).
-    for (j, h) in held.drain(..).enumerate() {
+    for (j, h) in held.into_iter().enumerate() {
         let text = h.line.text();
         let mine = mine(&h);
         let blank = is_blank(text);
@@ -1686,7 +1724,7 @@ fn settle_held<K: Clone, L: Line>(
             to.out.push(Output::Line(to.key.clone(), h.line));
         }
     }
-    held.append(&mut keep);
+    keep
 }
 
 /// Appends a line to the report, first sending out the part gathered so far
@@ -2021,6 +2059,10 @@ fn goroutine_id(text: &str) -> Option<u64> {
     let rest = text.strip_prefix("goroutine ")?.as_bytes();
     // Digits, then something else (` [`).
     let end = rest.iter().position(|c| !c.is_ascii_digit())?;
+    if cfg!(target_arch = "wasm32") {
+        // The wasm builds' `str::parse` is there anyway; a loop is not.
+        return std::str::from_utf8(rest.get(..end)?).ok()?.parse().ok();
+    }
     let mut id: u64 = 0;
     for &c in rest.get(..end)? {
         id = id.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;

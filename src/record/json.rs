@@ -90,11 +90,11 @@ pub(super) fn member_len<T: Serialize + ?Sized>(name: &str, v: &T) -> usize {
     name.len() + 4 + json_len(v)
 }
 
-/// Appends `s` as a JSON string (quotes included), escaped exactly as
-/// serde_json escapes it.
-pub(super) fn write_str(buf: &mut Vec<u8>, s: &(impl AsRef<[u8]> + ?Sized)) {
+/// Appends `s`, the bytes of text, as a JSON string (quotes included),
+/// escaped exactly as serde_json escapes it.
+pub(super) fn write_str(buf: &mut Vec<u8>, s: &[u8]) {
     buf.push(b'"');
-    write_str_contents(buf, s.as_ref());
+    write_str_contents(buf, s);
     buf.push(b'"');
 }
 
@@ -220,7 +220,7 @@ mod tests {
             r#"{"level":"info","msg":"a \"quoted\" word"}"#,
         ] {
             let mut mine = Vec::new();
-            write_str(&mut mine, s);
+            write_str(&mut mine, s.as_bytes());
             assert_eq!(
                 String::from_utf8(mine).unwrap(),
                 serde_json::to_string(s).unwrap(),
@@ -234,7 +234,7 @@ mod tests {
                     let f = "abcdefghijklmnopqrstuvwxyz0123456789";
                     let s = [&f[..at], special, &f[at..at + gap], special, &f[at + gap..]].concat();
                     let mut mine = Vec::new();
-                    write_str(&mut mine, &s);
+                    write_str(&mut mine, s.as_bytes());
                     assert_eq!(mine, serde_json::to_vec(&s).unwrap(), "{s:?}");
                 }
             }

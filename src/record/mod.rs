@@ -519,7 +519,7 @@ fn write_members<L: Line>(
     after_base: bool,
 ) {
     buf.push(if after_base { b',' } else { b'{' });
-    json::write_str(buf, text.0);
+    json::write_str(buf, text.0.as_bytes());
     buf.extend_from_slice(b":\"");
     for (i, l) in text.1.iter().enumerate() {
         if i > 0 {
@@ -718,8 +718,15 @@ impl Shaper {
             // text escaped in runs.
             Output::Line(_, line) => {
                 buf.push(b'{');
+                // The time's bytes as they are: `as_str` checks them again,
+                // which the wasm builds pay for rather than for more code.
+                let time = if cfg!(target_arch = "wasm32") {
+                    line.time.as_deref().map(str::as_bytes)
+                } else {
+                    line.time.as_ref().map(ShortText::as_bytes)
+                };
                 for (key, value) in [
-                    (&b"\"time\":"[..], line.time.as_ref().map(ShortText::as_bytes)),
+                    (&b"\"time\":"[..], time),
                     (b"\"stream\":", line.stream.as_deref().map(str::as_bytes)),
                 ] {
                     if let Some(v) = value {
@@ -731,7 +738,7 @@ impl Shaper {
                 buf.push(b'"');
                 buf.extend_from_slice(self.profile.text_key().as_bytes());
                 buf.extend_from_slice(b"\":");
-                json::write_str(buf, &line.text);
+                json::write_str(buf, line.text.as_bytes());
                 if self.profile == Profile::Ecs {
                     buf.extend_from_slice(b",\"ecs\":");
                     let _ = serde_json::to_writer(&mut *buf, &EcsVersion::default());
