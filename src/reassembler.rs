@@ -425,19 +425,12 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// leaves to `out`.
     pub fn push(&mut self, key: &K, line: L, now: i64, out: &mut Vec<Output<K, L>>) {
         self.stats.lines_in += 1;
-        if !cfg!(target_arch = "wasm32")
-            && !self.open.contains_key(key)
-            && !starts_report(line_kind(line.text()))
-        {
-            // Nothing open in the stream and nothing opens: the line leaves
-            // as it came, as `step` would send it. Most lines of a node take
-            // this way, without the work stack and the recount. (Not in the
-            // wasm builds, for their size: the Fluent Bit module passes such
-            // lines by before they reach the reassembler.)
-            out.push(Output::Line(key.clone(), line));
-            self.keep_budget(out);
+        // (Not in the wasm builds, for their size: the Fluent Bit module
+        // passes most lines by before they reach the reassembler.)
+        #[cfg(not(target_arch = "wasm32"))]
+        let Err(line) = self.push_common(key, line, now, out) else {
             return;
-        }
+        };
         self.close_idle(key, now, out);
         // `work` is a stack: lines to read afresh are pushed in reverse.
         let mut work = std::mem::take(&mut self.work);
@@ -448,6 +441,69 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         self.work = work;
         self.recount(key);
         self.keep_budget(out);
+    }
+
+    /// The two ways most lines take, done as `step` would do them but
+    /// without the work stack: a line of a stream with nothing open that
+    /// opens nothing leaves as it came (most lines of a node); a line that
+    /// the one open report of its stream continues, with no line held or
+    /// pending and the report not idle, joins it (most lines of a crash).
+    /// Any other line comes back for the general path.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn push_common(
+        &mut self,
+        key: &K,
+        line: L,
+        now: i64,
+        out: &mut Vec<Output<K, L>>,
+    ) -> Result<(), L> {
+        let kind = line_kind(line.text());
+        let Some(s) = self.open.get_mut(key) else {
+            if starts_report(kind) {
+                return Err(line);
+            }
+            out.push(Output::Line(key.clone(), line));
+            self.keep_budget(out);
+            return Ok(());
+        };
+        let pos = match s.reports.as_slice() {
+            [r] if s.held.is_empty()
+                && s.pending.is_empty()
+                && kind != LineKind::RaceDelimiter
+                && !is_idle(r, &self.cfg, now) =>
+            {
+                let hb = HeldBefore::default();
+                match step_in(r, &r.st, hb, false, kind, line.text()) {
+                    Step::Continue(pos) => pos,
+                    _ => return Err(line),
+                }
+            }
+            _ => return Err(line),
+        };
+        // What `continue_report` and the recount do with such a line.
+        let turn = s.next_turn();
+        let Some(r) = s.reports.first_mut() else {
+            return Err(line);
+        };
+        r.last_turn = turn;
+        let text = line.text();
+        advance(&mut r.st, kind, text, pos);
+        r.note(kind, pos, text);
+        r.last_time = r.last_time.max(now);
+        s.last = r.seq;
+        s.foreign_run = 0;
+        let mut to = Emit {
+            cfg: &self.cfg,
+            stats: &mut self.stats,
+            key,
+            out,
+        };
+        add_line(r, line, &mut to);
+        let cost = s.cost();
+        self.held_bytes = self.held_bytes.saturating_sub(s.cost) + cost;
+        s.cost = cost;
+        self.keep_budget(out);
+        Ok(())
     }
 
     /// Closes every report idle since `now - idle_timeout`.
