@@ -117,11 +117,22 @@ pub(super) fn write_str_contents(buf: &mut Vec<u8>, bytes: &[u8]) {
             write_word(buf, w, 8);
         }
     }
-    let tail = words.remainder();
-    let mut last = [0u8; 8];
-    if let Some(t) = last.get_mut(..tail.len()) {
-        t.copy_from_slice(tail);
-        write_word(buf, u64::from_le_bytes(last), tail.len());
+    let n = words.remainder().len();
+    if n > 0 {
+        write_word(buf, last_word(bytes, n), n);
+    }
+}
+
+/// The last `n` (1 to 7) bytes of `bytes` as the low bytes of a word, the
+/// rest zero: read as the last whole word when there is one, so that no
+/// copy call is made for a line's last bytes.
+fn last_word(bytes: &[u8], n: usize) -> u64 {
+    match bytes.len().checked_sub(8).and_then(|at| bytes.get(at..)) {
+        Some(word) => word.try_into().map_or(0, u64::from_le_bytes) >> (8 * (8 - n)),
+        None => bytes
+            .iter()
+            .rev()
+            .fold(0, |w, &b| w << 8 | u64::from(b)),
     }
 }
 
