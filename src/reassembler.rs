@@ -485,6 +485,8 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         let Some(r) = s.reports.first_mut() else {
             return Err(line);
         };
+        // Only the report changes: the stream's cost moves by its cost's.
+        let before = r.cost();
         r.last_turn = turn;
         let text = line.text();
         advance(&mut r.st, kind, text, pos);
@@ -499,7 +501,8 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             out,
         };
         add_line(r, line, &mut to);
-        let cost = s.cost();
+        let cost = (s.cost + r.cost()).saturating_sub(before);
+        debug_assert_eq!(cost, s.cost());
         self.held_bytes = self.held_bytes.saturating_sub(s.cost) + cost;
         s.cost = cost;
         self.keep_budget(out);
