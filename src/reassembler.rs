@@ -2101,7 +2101,9 @@ fn rfind_src(file: &str) -> Option<usize> {
 /// (`github.com/…`).
 fn is_std_first(dir: &str) -> bool {
     let b = dir.as_bytes();
-    let first = b.get(..find_byte(b, b'/').unwrap_or(b.len())).unwrap_or_default();
+    let first = b
+        .get(..find_byte(b, b'/').unwrap_or(b.len()))
+        .unwrap_or_default();
     !first.is_empty() && find_byte(first, b'.').is_none()
 }
 

@@ -749,7 +749,10 @@ fn goroutine_ids_read_as_str_parse_reads_them() {
 fn root_by_file(text: &str) -> Option<(bool, &str)> {
     let head = crate::grammar::location_head(text.strip_prefix('\t')?);
     let file = &head[..head.rfind(':')?];
-    let is_std = |p: &str| p.split_once('/').is_some_and(|(first, _)| !first.is_empty() && !first.contains('.'));
+    let is_std = |p: &str| {
+        p.split_once('/')
+            .is_some_and(|(first, _)| !first.is_empty() && !first.contains('.'))
+    };
     if let Some(at) = file.rfind("/src/")
         && is_std(&file[at + 5..])
     {

@@ -129,20 +129,51 @@ pub(super) fn write_str_contents(buf: &mut Vec<u8>, bytes: &[u8]) {
 fn last_word(bytes: &[u8], n: usize) -> u64 {
     match bytes.len().checked_sub(8).and_then(|at| bytes.get(at..)) {
         Some(word) => word.try_into().map_or(0, u64::from_le_bytes) >> (8 * (8 - n)),
-        None => bytes
-            .iter()
-            .rev()
-            .fold(0, |w, &b| w << 8 | u64::from(b)),
+        None => bytes.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b)),
     }
 }
 
 /// Writes the first `n` bytes of `w` (lowest first), escaped: each run
 /// before an escape is copied as a whole word cut back to length, so no
-/// copy call is made per run.
-fn write_word(buf: &mut Vec<u8>, mut w: u64, mut n: usize) {
+/// copy call is made per run. The word's escapes are flagged once, exactly;
+/// the wasm builds, for their size, search for each escape again
+/// ([`write_word_by_search`]).
+fn write_word(buf: &mut Vec<u8>, w: u64, n: usize) {
+    if cfg!(target_arch = "wasm32") {
+        return write_word_by_search(buf, w, n);
+    }
+    let mut flags = escapes(w);
+    let mut from = 0;
+    while flags != 0 {
+        let k = (flags.trailing_zeros() / 8) as usize;
+        if k >= n {
+            // Bytes past `n` are zeros, flagged as control characters.
+            break;
+        }
+        // `from <= k < 8`: the shifts stay in range.
+        let len = buf.len();
+        buf.extend_from_slice(&(w >> (8 * from)).to_le_bytes());
+        buf.truncate(len + k - from);
+        match (w >> (8 * k)) as u8 {
+            // Most escapes in log text: JSON lines quote their strings.
+            b'"' => buf.extend_from_slice(b"\\\""),
+            c => escape(buf, c),
+        }
+        from = k + 1;
+        flags &= flags - 1;
+    }
+    // At `from == 8` the shift wraps to 0: bytes written, then cut off.
+    let len = buf.len();
+    buf.extend_from_slice(&w.wrapping_shr(8 * from as u32).to_le_bytes());
+    buf.truncate(len + n.saturating_sub(from));
+}
+
+/// [`write_word`] by a search for the lowest flagged byte after each
+/// escape (the lowest is exact: a borrow only flags bytes above a true
+/// hit). The wasm builds' way and the tests' reference.
+fn write_word_by_search(buf: &mut Vec<u8>, mut w: u64, mut n: usize) {
     while n > 0 {
-        // The lowest flagged byte is exact (a borrow only flags bytes above
-        // a true hit); bytes past `n` are zeros and flag at or after `n`.
+        // Bytes past `n` are zeros and flag at or after `n`.
         let k = (needs_escape(w).trailing_zeros() / 8) as usize;
         let len = buf.len();
         buf.extend_from_slice(&w.to_le_bytes());
@@ -151,19 +182,15 @@ fn write_word(buf: &mut Vec<u8>, mut w: u64, mut n: usize) {
             return;
         }
         buf.truncate(len + k);
-        let c = w.to_le_bytes().get(k).copied().unwrap_or(0);
-        match c {
-            b'"' => buf.extend_from_slice(b"\\\""),
-            b'\\' => buf.extend_from_slice(b"\\\\"),
-            _ => escape(buf, c),
-        }
+        escape(buf, w.to_le_bytes().get(k).copied().unwrap_or(0));
         n -= k + 1;
         w = w.checked_shr(8 * (k as u32 + 1)).unwrap_or(0);
     }
 }
 
 /// The high bit of each byte of `w` that is below 0x20, `"` or `\`, and
-/// maybe of bytes above such a byte.
+/// maybe of bytes above such a byte: the cheap test of a word, which most
+/// words pass.
 fn needs_escape(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -171,10 +198,22 @@ fn needs_escape(w: u64) -> u64 {
     (w.wrapping_sub(ONES * 0x20) & !w & HIGH) | zero(w ^ (ONES * 0x22)) | zero(w ^ (ONES * 0x5c))
 }
 
-/// A control character's escape.
+/// The high bit of exactly each byte of `w` that is below 0x20, `"` or
+/// `\`: per byte, `((x & 0x7f) + 0x7f) | x` has its high bit set iff `x`
+/// is not zero, and no byte carries into the next.
+fn escapes(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = ONES * 0x7f;
+    let nonzero = |x: u64| ((x & LOW7) + LOW7) | x;
+    !(nonzero(w & (ONES * 0xe0)) & nonzero(w ^ (ONES * 0x22)) & nonzero(w ^ (ONES * 0x5c))) & !LOW7
+}
+
+/// The escape of `"`, `\\` or a control character.
 fn escape(buf: &mut Vec<u8>, c: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     match c {
+        b'"' => buf.extend_from_slice(b"\\\""),
+        b'\\' => buf.extend_from_slice(b"\\\\"),
         b'\n' => buf.extend_from_slice(b"\\n"),
         b'\t' => buf.extend_from_slice(b"\\t"),
         b'\r' => buf.extend_from_slice(b"\\r"),
@@ -214,6 +253,33 @@ mod tests {
         assert_eq!(json_cut("\u{1}\u{1}", 11, true), ("\u{1}", 6));
         assert_eq!(json_cut("aé", 2, true), ("a", 1));
         assert_eq!(json_cut("\u{1}\té", 3, false), ("\u{1}\t", 2));
+    }
+
+    #[test]
+    fn word_tests_flag_the_bytes_json_escapes() {
+        let special = |c: u8| c < 0x20 || c == b'"' || c == b'\\';
+        for c in 0..=255u8 {
+            for fill in [b'a', b'"', 0x1f, 0x80, 0xff, 0] {
+                for at in 0..8 {
+                    let mut bytes = [fill; 8];
+                    bytes[at] = c;
+                    let w = u64::from_le_bytes(bytes);
+                    let want = (0..8)
+                        .filter(|&i| special(bytes[i]))
+                        .fold(0u64, |m, i| m | 0x80 << (8 * i));
+                    assert_eq!(escapes(w), want, "{bytes:?}");
+                    // The cheap test may flag more, never less.
+                    assert_eq!(needs_escape(w) & want, want, "{bytes:?}");
+                    assert_eq!(needs_escape(w) == 0, want == 0, "{bytes:?}");
+                    for n in 1..=8 {
+                        let (mut mine, mut reference) = (Vec::new(), Vec::new());
+                        write_word(&mut mine, w, n);
+                        write_word_by_search(&mut reference, w, n);
+                        assert_eq!(mine, reference, "{bytes:?} {n}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
