@@ -7,7 +7,8 @@
 //! (what the CLI does); `parse+emit` measures the last steps alone, on the
 //! reassembler's outputs, and `parse/…` the parser alone on the dump's
 //! report lines. Input reaches the decoder as the CLI feeds it: in 64 KiB
-//! reads that the decoder splits into lines, streams keyed by one byte.
+//! reads that the decoder splits into lines, streams keyed by one byte, and
+//! the texts of written lines go back to the decoder (as in the CLI).
 
 // A measuring tool: a failed step stops it with its message.
 #![allow(missing_docs, clippy::restriction)]
@@ -123,11 +124,12 @@ fn key(line: &LogLine) -> u8 {
 const READ_BYTES: usize = 1 << 16;
 
 /// Decodes `input` as the CLI reads it and reassembles its lines into
-/// `out`, calling `drain` after each read and at the end.
+/// `out`, calling `drain` after each read and at the end (with the decoder,
+/// to give written texts back as the CLI's pipeline does).
 fn reassemble_reads(
     input: &str,
     out: &mut Vec<Output<u8, LogLine>>,
-    mut drain: impl FnMut(&mut Vec<Output<u8, LogLine>>),
+    mut drain: impl FnMut(&mut Vec<Output<u8, LogLine>>, &mut Decoder),
 ) {
     let mut d = Decoder::new(Format::Auto, 4 << 20);
     let mut r: Reassembler<u8, LogLine> = Reassembler::new(Config::default());
@@ -137,12 +139,12 @@ fn reassemble_reads(
     };
     for read in input.as_bytes().chunks(READ_BYTES) {
         d.push_bytes(read, &mut |line| push(&mut r, out, line));
-        drain(out);
+        drain(out, &mut d);
     }
     d.finish_with(&mut |line| push(&mut r, out, line));
     // The dump's report leaves here, at the end of input.
     r.finish(out);
-    drain(out);
+    drain(out, &mut d);
 }
 
 fn run(input: &str, emit: bool) -> usize {
@@ -150,7 +152,7 @@ fn run(input: &str, emit: bool) -> usize {
     let mut buf = Vec::with_capacity(1 << 16);
     let mut shaper = Shaper::default();
     let mut written = 0;
-    reassemble_reads(input, &mut out, |out| {
+    reassemble_reads(input, &mut out, |out, d| {
         for o in out.drain(..) {
             if emit {
                 buf.clear();
@@ -158,6 +160,10 @@ fn run(input: &str, emit: bool) -> usize {
                 written += buf.len();
             } else {
                 written += 1;
+            }
+            match o {
+                Output::Line(_, line) => d.recycle(line.text),
+                Output::Report(_, r) => r.lines.into_iter().for_each(|l| d.recycle(l.text)),
             }
         }
     });
@@ -179,7 +185,7 @@ fn decode(input: &str) -> usize {
 fn outputs(input: &str) -> Vec<Output<u8, LogLine>> {
     let mut out = Vec::new();
     let mut all = Vec::new();
-    reassemble_reads(input, &mut out, |out| all.append(out));
+    reassemble_reads(input, &mut out, |out, _| all.append(out));
     all
 }
 

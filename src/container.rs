@@ -168,6 +168,52 @@ pub struct Decoder {
     raw_lines: u64,
     /// The last timestamp's second, read once for the lines within it.
     times: TimeCache,
+    /// Texts the host gave back, to hold later lines.
+    spare: Spare,
+}
+
+/// The allocations of line texts the host is done with
+/// ([`Decoder::recycle`]), filled again by later lines: a host writing each
+/// line as it leaves then pays no allocation per line. At most
+/// [`Spare::TEXTS`] are kept, each of at most [`Spare::BYTES`] capacity,
+/// so what is kept stays small. (Nothing is kept in the wasm builds, for
+/// their size.)
+#[derive(Debug, Default)]
+struct Spare {
+    #[cfg(not(target_arch = "wasm32"))]
+    texts: Vec<String>,
+}
+
+impl Spare {
+    /// Texts kept at most: more than a read's worth of lines that leave
+    /// at once is of no use.
+    #[cfg(not(target_arch = "wasm32"))]
+    const TEXTS: usize = 256;
+    /// The largest capacity kept: a log line's usual length, so that a
+    /// short line never holds a long line's block for long.
+    #[cfg(not(target_arch = "wasm32"))]
+    const BYTES: usize = 512;
+
+    /// `text` in a kept allocation, or a new one.
+    fn text(&mut self, text: &str) -> String {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(mut kept) = self.texts.pop() {
+            kept.clear();
+            kept.push_str(text);
+            return kept;
+        }
+        text.to_owned()
+    }
+
+    /// Keeps `text`'s allocation, if there is room and it is not too large.
+    fn keep(&mut self, text: String) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.texts.len() < Self::TEXTS && text.capacity() <= Self::BYTES {
+            self.texts.push(text);
+        }
+        #[cfg(target_arch = "wasm32")]
+        drop(text);
+    }
 }
 
 /// Lines that left the decoder for one pushed line, in order; several when
@@ -208,7 +254,15 @@ impl Decoder {
             long: None,
             raw_lines: 0,
             times: TimeCache::default(),
+            spare: Spare::default(),
         }
+    }
+
+    /// Gives back the text of a line the host has written: a later line's
+    /// text may take its allocation. Optional; a host that writes each
+    /// line as it leaves saves an allocation and a free per line.
+    pub fn recycle(&mut self, text: String) {
+        self.spare.keep(text);
     }
 
     /// Physical lines read so far (each chunk of a split line counts).
@@ -405,13 +459,12 @@ impl Decoder {
     fn decode_line(&mut self, raw: &str, emit: &mut impl FnMut(LogLine)) {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let (line, complete) = match self.format {
-            Format::Plain => (LogLine::plain(raw.to_owned()), true),
-            Format::Cri => {
-                decode_cri(raw, &mut self.times).unwrap_or_else(|| (LogLine::malformed(raw), true))
-            }
+            Format::Plain => (LogLine::plain(self.spare.text(raw)), true),
+            Format::Cri => decode_cri(raw, &mut self.times, &mut self.spare)
+                .unwrap_or_else(|| (LogLine::malformed(raw), true)),
             Format::Docker => decode_docker(raw, &mut self.times)
                 .unwrap_or_else(|| (LogLine::malformed(raw), true)),
-            Format::Auto => decode_auto(raw, &mut self.times),
+            Format::Auto => decode_auto(raw, &mut self.times, &mut self.spare),
         };
         if line.malformed || line.envelope == Envelope::Plain {
             // Never merged with chunks: only cut when over the bound.
@@ -531,7 +584,8 @@ fn cri_head(head: &[u8], times: &mut TimeCache) -> Option<(LogLine, bool, usize)
     let mut spaces = head.iter().enumerate().filter(|&(_, &b)| b == b' ');
     let (third, _) = spaces.nth(2)?;
     let prefix = std::str::from_utf8(head.get(..third)?).ok()?;
-    let (line, completes) = decode_cri(prefix, times)?;
+    // The head has no text: nothing to allocate or give back.
+    let (line, completes) = decode_cri(prefix, times, &mut Spare::default())?;
     Some((line, completes, third + 1))
 }
 
@@ -544,7 +598,7 @@ fn looks_cri(head: &[u8]) -> bool {
 
 /// `<RFC3339Nano> <stdout|stderr> <P|F>[:more tags] <text>`; the bool says
 /// whether this chunk completes its line.
-fn decode_cri(raw: &str, times: &mut TimeCache) -> Option<(LogLine, bool)> {
+fn decode_cri(raw: &str, times: &mut TimeCache, spare: &mut Spare) -> Option<(LogLine, bool)> {
     // Byte scans: this runs once per line of every CRI log.
     let (time, rest) = raw.split_at_checked(memchr::memchr(b' ', raw.as_bytes())?)?;
     let rest = rest.get(1..)?;
@@ -576,7 +630,7 @@ fn decode_cri(raw: &str, times: &mut TimeCache) -> Option<(LogLine, bool)> {
             time: Some(time.into()),
             time_nanos,
             stream: Some(Cow::Borrowed(stream)),
-            text: text.to_owned(),
+            text: spare.text(text),
             malformed: false,
             continued: false,
         },
@@ -623,7 +677,7 @@ fn decode_docker(raw: &str, times: &mut TimeCache) -> Option<(LogLine, bool)> {
 /// Detects the envelope of one line. Only a line that clearly claims a
 /// format and then breaks it counts as malformed: an application's own JSON
 /// or timestamped text in a plain log is plain, not a broken envelope.
-fn decode_auto(raw: &str, times: &mut TimeCache) -> (LogLine, bool) {
+fn decode_auto(raw: &str, times: &mut TimeCache, spare: &mut Spare) -> (LogLine, bool) {
     if raw.starts_with('{') {
         if let Some(d) = decode_docker(raw, times) {
             return d;
@@ -634,7 +688,7 @@ fn decode_auto(raw: &str, times: &mut TimeCache) -> (LogLine, bool) {
         return (LogLine::plain(raw.to_owned()), true);
     }
     if raw.as_bytes().first().is_some_and(u8::is_ascii_digit) {
-        if let Some(d) = decode_cri(raw, times) {
+        if let Some(d) = decode_cri(raw, times, spare) {
             return d;
         }
         // `<something> stdout ` is a CRI line gone wrong (bad time or tag).
@@ -642,7 +696,7 @@ fn decode_auto(raw: &str, times: &mut TimeCache) -> (LogLine, bool) {
             return (LogLine::malformed(raw), true);
         }
     }
-    (LogLine::plain(raw.to_owned()), true)
+    (LogLine::plain(spare.text(raw)), true)
 }
 
 #[cfg(test)]

@@ -297,6 +297,20 @@ impl Pipeline {
     pub fn drain_json(&mut self, buf: &mut Vec<u8>, separator: u8) -> usize {
         let shaper = &mut self.shaper;
         let n = match &mut self.sink.stages {
+            // Natively each written line's text goes back to the decoder,
+            // which fills it again; the wasm builds keep none, for their
+            // size.
+            #[cfg(not(target_arch = "wasm32"))]
+            Stages::Lines(l) => {
+                let n = l.out.len();
+                for o in l.out.drain(..) {
+                    shaper.write_json(&o, buf);
+                    buf.push(separator);
+                    recycle(&mut self.decoder, o);
+                }
+                n
+            }
+            #[cfg(target_arch = "wasm32")]
             Stages::Lines(l) => drain(&mut l.out, buf, separator, |o, b| shaper.write_json(o, b)),
             Stages::Events(e) => drain(&mut e.out, buf, separator, |o, b| shaper.write_event(o, b)),
         };
@@ -324,6 +338,19 @@ impl Pipeline {
             reports: s.reports,
             report_parts: s.report_parts,
             malformed: self.sink.malformed,
+        }
+    }
+}
+
+/// Gives the texts of a written output back to the decoder.
+#[cfg(not(target_arch = "wasm32"))]
+fn recycle(decoder: &mut Decoder, output: Output<Key, LogLine>) {
+    match output {
+        Output::Line(_, line) => decoder.recycle(line.text),
+        Output::Report(_, report) => {
+            for line in report.lines {
+                decoder.recycle(line.text);
+            }
         }
     }
 }
