@@ -711,6 +711,34 @@ mod tests {
     }
 
     #[test]
+    fn a_text_given_back_holds_a_later_line() {
+        let mut d = Decoder::new(Format::Cri, 1 << 20);
+        let one = |d: &mut Decoder, raw: &str| d.push(raw).next().unwrap();
+        let first = one(
+            &mut d,
+            "2026-11-27T06:51:01.5Z stdout F a line of some length",
+        );
+        let block = first.text.as_ptr();
+        d.recycle(first.text);
+        let second = one(&mut d, "2026-11-27T06:51:01.6Z stdout F short");
+        assert_eq!(second.text, "short");
+        assert_eq!(second.text.as_ptr(), block, "the given-back allocation");
+        // A block larger than a usual line is not kept.
+        d.recycle(String::with_capacity(Spare::BYTES + 1));
+        let third = one(&mut d, "2026-11-27T06:51:01.7Z stdout F x");
+        assert!(
+            third.text.capacity() <= Spare::BYTES,
+            "{}",
+            third.text.capacity()
+        );
+        // Nor more than `Spare::TEXTS` texts.
+        for _ in 0..Spare::TEXTS + 10 {
+            d.recycle(String::with_capacity(8));
+        }
+        assert_eq!(d.spare.texts.len(), Spare::TEXTS);
+    }
+
+    #[test]
     fn cri_lines_and_partials() {
         let out = decode_all(
             Format::Auto,
