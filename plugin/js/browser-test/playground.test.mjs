@@ -139,12 +139,15 @@ test("keyboard only: examples, a report's JSON, a collapsed run", async () => {
   // the focus.
   await page.focus("#report-1 .loki summary");
   await page.keyboard.press("Enter");
-  assert.ok(await page.$eval("#report-1 .loki", (d) => d.open));
+  // The toggle is the browser's default action for the key, which a busy
+  // machine may run after the press returns: wait for it (a timeout fails).
+  await page.waitForFunction(() => document.querySelector("#report-1 .loki").open, null, { timeout: 5000 });
   assert.ok((await page.textContent("#report-1 .loki pre")).includes('"class":"nil_dereference"'));
   const before = await page.$$eval("pre.ordinary", (els) => els.length);
   await page.focus("button.gap");
   await page.keyboard.press("Enter");
-  assert.equal(await page.evaluate(() => document.activeElement.className), "ordinary");
+  // A button's click on Enter is a default action too.
+  await page.waitForFunction(() => document.activeElement.className === "ordinary", null, { timeout: 5000 });
   assert.equal(await page.$$eval("pre.ordinary", (els) => els.length), before + 1);
 
   const { truth } = fixture("http_panic/go1.24/cri.log");
