@@ -487,20 +487,14 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         };
         // Only the report changes: the stream's cost moves by its cost's.
         let before = r.cost();
-        r.last_turn = turn;
-        let text = line.text();
-        advance(&mut r.st, kind, text, pos);
-        r.note(kind, pos, text);
-        r.last_time = r.last_time.max(now);
-        s.last = r.seq;
-        s.foreign_run = 0;
         let mut to = Emit {
             cfg: &self.cfg,
             stats: &mut self.stats,
             key,
             out,
         };
-        add_line(r, line, &mut to);
+        s.last = take_line(r, Timed { line, time: now }, kind, pos, turn, &mut to);
+        s.foreign_run = 0;
         let cost = (s.cost + r.cost()).saturating_sub(before);
         debug_assert_eq!(cost, s.cost());
         self.held_bytes = self.held_bytes.saturating_sub(s.cost) + cost;
@@ -1075,13 +1069,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             s.held = settle_held(r, held, kind, several, &mut to);
         }
         // The held lines it left are no longer its own.
-        r.last_turn = turn;
-        let text = t.line.text();
-        advance(&mut r.st, kind, text, pos);
-        r.note(kind, pos, text);
-        r.last_time = r.last_time.max(t.time);
-        let seq = r.seq;
-        add_line(r, t.line, &mut to);
+        let seq = take_line(r, t, kind, pos, turn, &mut to);
         s.last = seq;
         s.foreign_run = 0;
         if kind == LineKind::RaceDelimiter {
@@ -1788,6 +1776,27 @@ fn settle_held<K: Clone, L: Line>(
 
 /// Appends a line to the report, first sending out the part gathered so far
 /// when the line would break a bound.
+/// Report `r` takes line `t` (of `kind`, at `pos`) in stream turn `turn`:
+/// its state advances and the line joins it. Returns the report's `seq`.
+// Inlined: two callers, and the wasm builds have no room for a call.
+#[inline(always)]
+fn take_line<K: Clone, L: Line>(
+    r: &mut OpenReport<L>,
+    t: Timed<L>,
+    kind: LineKind,
+    pos: Pos,
+    turn: u64,
+    to: &mut Emit<'_, K, L>,
+) -> u64 {
+    r.last_turn = turn;
+    let text = t.line.text();
+    advance(&mut r.st, kind, text, pos);
+    r.note(kind, pos, text);
+    r.last_time = r.last_time.max(t.time);
+    add_line(r, t.line, to);
+    r.seq
+}
+
 fn add_line<K: Clone, L: Line>(r: &mut OpenReport<L>, line: L, to: &mut Emit<'_, K, L>) {
     let len = if to.cfg.json_text {
         // The joining newline is written `\n`.
