@@ -358,7 +358,7 @@ impl Shaper {
                 let field = first
                     .and_then(|e| e.text.as_ref())
                     .map_or("message", |(f, _)| f.as_str());
-                let mut shaped = self.shape(report.event, &report.lines, report.split);
+                let mut shaped = self.shape_report(report);
                 // The joined text goes back under the field it came in.
                 if self.profile == Profile::Default {
                     shaped.set_text_key(field.to_owned());

@@ -89,4 +89,4 @@ pub mod time;
 
 pub use container::{Decoder, Format, LogLine};
 pub use crash::Event;
-pub use reassembler::{Config, Output, Reassembler, Report};
+pub use reassembler::{Config, LineKinds, Output, Reassembler, Report};

@@ -38,6 +38,14 @@ enum Section {
 
 /// Parses one report's lines.
 pub fn parse<'a>(event: Event, lines: &[&'a str]) -> Crash<'a> {
+    parse_with_kinds(event, lines, &[])
+}
+
+/// [`parse`], given the kinds of the first lines ([`line_kind`] of each, as
+/// the reassembler read them: see
+/// [`LineKinds`](crate::reassembler::LineKinds)); the kinds of the
+/// lines after those are read from their texts.
+pub fn parse_with_kinds<'a>(event: Event, lines: &[&'a str], kinds: &[LineKind]) -> Crash<'a> {
     const HEADER: &[u8] = role(LineKind::GoroutineHeader).prefix.as_bytes();
     // Room for every goroutine at once: a dump's blocks are many and large.
     let headers = lines
@@ -46,7 +54,12 @@ pub fn parse<'a>(event: Event, lines: &[&'a str]) -> Crash<'a> {
         .count();
     let mut p = Parser::new(event, headers);
     for (i, &line) in lines.iter().enumerate() {
-        p.line(i, line, line_kind(line));
+        let kind = match kinds.get(i) {
+            Some(&k) if !cfg!(target_arch = "wasm32") => k,
+            _ => line_kind(line),
+        };
+        debug_assert_eq!(kind, line_kind(line), "line {i}: {line:?}");
+        p.line(i, line, kind);
     }
     p.finish(lines)
 }

@@ -140,9 +140,47 @@ pub struct Report<L> {
     pub event: Event,
     /// The report's lines in order (foreign lines excluded).
     pub lines: Vec<L>,
+    /// The grammar's kind of each line, as the reassembler read it (see
+    /// [`LineKinds`]).
+    pub kinds: LineKinds,
     /// Set when the report was split by a bound: all parts share `id` and
     /// number from 1.
     pub split: Option<Split>,
+}
+
+/// The grammar's kind of each line of a report as the reassembler read it:
+/// the `i`th is [`line_kind`] of the report's `i`th line, so that the
+/// parser need not read every line again. It may hold fewer kinds than the
+/// report has lines (none, for a report built by hand, and always none in
+/// the wasm builds, which keep the smaller code): the kinds of the other
+/// lines are read from their texts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineKinds(#[cfg(not(target_arch = "wasm32"))] Vec<LineKind>);
+
+impl LineKinds {
+    /// The kinds held, from the report's first line on.
+    pub fn as_slice(&self) -> &[LineKind] {
+        #[cfg(not(target_arch = "wasm32"))]
+        return &self.0;
+        #[cfg(target_arch = "wasm32")]
+        return &[];
+    }
+
+    /// Bytes of memory it holds beside itself.
+    fn heap_bytes(&self) -> usize {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.0.capacity() * std::mem::size_of::<LineKind>();
+        #[cfg(target_arch = "wasm32")]
+        return 0;
+    }
+
+    /// Holds the kind of the report's next line.
+    fn push(&mut self, kind: LineKind) {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.0.push(kind);
+        #[cfg(target_arch = "wasm32")]
+        let _ = kind;
+    }
 }
 
 /// Where a part stands in a report split by a bound.
@@ -248,6 +286,8 @@ struct State {
 struct OpenReport<L> {
     st: State,
     lines: Vec<L>,
+    /// The kind of each line (see [`LineKinds`]).
+    kinds: LineKinds,
     bytes: usize,
     /// Time of the last line of the report.
     last_time: i64,
@@ -311,6 +351,7 @@ struct Done<L> {
     seq: u64,
     event: Event,
     lines: Vec<L>,
+    kinds: LineKinds,
     split: Option<Split>,
     /// Memory the lines hold.
     mem: usize,
@@ -980,7 +1021,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         };
         let st = State::opened(event, confirmed, pos, kind);
         let turn = s.next_turn();
-        s.reports.push(OpenReport::new(seq, st, t, turn));
+        s.reports.push(OpenReport::new(seq, st, t, kind, turn));
         if s.reports.len() > 1 {
             // From now on each goroutine header is checked against them.
             for r in &mut s.reports {
@@ -1108,7 +1149,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             // Nothing can own the held lines now: they are read afresh.
             if let Some(s) = self.drop_stream(key) {
                 for d in s.done {
-                    self.emit(key, d.event, d.lines, d.split, out);
+                    self.emit(key, d.event, (d.lines, d.kinds), d.split, out);
                 }
                 again.extend(s.held.into_iter().map(|h| Timed {
                     line: h.line,
@@ -1126,13 +1167,14 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
     /// waits for it.
     fn leave_in_order(&mut self, key: &K, r: OpenReport<L>, out: &mut Vec<Output<K, L>>) {
         let Some(s) = self.open.get_mut(key) else {
-            self.emit(key, r.st.event, r.lines, r.split, out);
+            self.emit(key, r.st.event, (r.lines, r.kinds), r.split, out);
             return;
         };
         s.done.push(Done {
             seq: r.seq,
             event: r.st.event,
             lines: r.lines,
+            kinds: r.kinds,
             split: r.split,
             mem: r.mem,
         });
@@ -1141,7 +1183,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         let ready = s.done.partition_point(|d| d.seq < oldest_open);
         let ready: Vec<Done<L>> = s.done.drain(..ready).collect();
         for d in ready {
-            self.emit(key, d.event, d.lines, d.split, out);
+            self.emit(key, d.event, (d.lines, d.kinds), d.split, out);
         }
     }
 
@@ -1256,7 +1298,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
         &mut self,
         key: &K,
         event: Event,
-        lines: Vec<L>,
+        (lines, kinds): (Vec<L>, LineKinds),
         split: Option<Split>,
         out: &mut Vec<Output<K, L>>,
     ) {
@@ -1269,6 +1311,7 @@ impl<K: Hash + Eq + Clone, L: Line> Reassembler<K, L> {
             Report {
                 event,
                 lines,
+                kinds,
                 split,
             },
         ));
@@ -1496,8 +1539,8 @@ impl State {
 }
 
 impl<L: Line> OpenReport<L> {
-    /// A report opened by line `t` at its stream's turn `turn`.
-    fn new(seq: u64, st: State, t: Timed<L>, turn: u64) -> Self {
+    /// A report opened by line `t` (of `kind`) at its stream's turn `turn`.
+    fn new(seq: u64, st: State, t: Timed<L>, kind: LineKind, turn: u64) -> Self {
         let mut goroutines = Goroutines::new();
         if let Some(id) = goroutine_id(t.line.text()) {
             goroutines.insert(id);
@@ -1507,6 +1550,11 @@ impl<L: Line> OpenReport<L> {
             bytes: t.line.text().len() + 1,
             mem: line_cost(&t.line),
             lines: vec![t.line],
+            kinds: {
+                let mut kinds = LineKinds::default();
+                kinds.push(kind);
+                kinds
+            },
             last_time: t.time,
             split: None,
             seq,
@@ -1588,6 +1636,7 @@ impl<L: Line> OpenReport<L> {
             + self.roots.capacity() * std::mem::size_of::<(bool, Box<str>)>()
             + self.notes_bytes
             + self.dirs_cost()
+            + self.kinds.heap_bytes()
     }
 }
 
@@ -1761,7 +1810,13 @@ fn settle_held<K: Clone, L: Line>(
         // open, an earlier blank may be another report's separator.
         let separator = blank && takes_separator(kind) && (!several || last_blank == Some(j));
         if mine && (separator || value) {
-            add_line(r, h.line, to);
+            // Read only where reports keep their kinds (see `LineKinds`).
+            let kind = if cfg!(target_arch = "wasm32") {
+                LineKind::Other
+            } else {
+                line_kind(text)
+            };
+            add_line(r, h.line, kind, to);
         } else if blank && several {
             // Perhaps the separator of another report's next block; never
             // this report's now (see `Stream::turn`).
@@ -1774,8 +1829,6 @@ fn settle_held<K: Clone, L: Line>(
     keep
 }
 
-/// Appends a line to the report, first sending out the part gathered so far
-/// when the line would break a bound.
 /// Report `r` takes line `t` (of `kind`, at `pos`) in stream turn `turn`:
 /// its state advances and the line joins it. Returns the report's `seq`.
 // Inlined: two callers, and the wasm builds have no room for a call.
@@ -1793,11 +1846,18 @@ fn take_line<K: Clone, L: Line>(
     advance(&mut r.st, kind, text, pos);
     r.note(kind, pos, text);
     r.last_time = r.last_time.max(t.time);
-    add_line(r, t.line, to);
+    add_line(r, t.line, kind, to);
     r.seq
 }
 
-fn add_line<K: Clone, L: Line>(r: &mut OpenReport<L>, line: L, to: &mut Emit<'_, K, L>) {
+/// Appends a line (of `kind`) to the report, first sending out the part
+/// gathered so far when the line would break a bound.
+fn add_line<K: Clone, L: Line>(
+    r: &mut OpenReport<L>,
+    line: L,
+    kind: LineKind,
+    to: &mut Emit<'_, K, L>,
+) {
     let len = if to.cfg.json_text {
         // The joining newline is written `\n`.
         crate::record::json_cut(line.text(), usize::MAX, true).1 + 2
@@ -1811,6 +1871,7 @@ fn add_line<K: Clone, L: Line>(r: &mut OpenReport<L>, line: L, to: &mut Emit<'_,
     r.bytes += len;
     r.mem += line_cost(&line);
     r.lines.push(line);
+    r.kinds.push(kind);
 }
 
 /// The lines of report `r` gathered so far leave as a part; the report
@@ -1828,6 +1889,7 @@ fn emit_part<K: Clone, L>(r: &mut OpenReport<L>, to: &mut Emit<'_, K, L>) {
         Report {
             event: r.st.event,
             lines: std::mem::take(&mut r.lines),
+            kinds: std::mem::take(&mut r.kinds),
             split: Some(this),
         },
     ));

@@ -38,6 +38,7 @@ fn records(fx: &Fixture, file: &str, format: Format, profile: Profile) -> Vec<Va
                     Report {
                         event: rep.event,
                         lines: rep.lines.into_iter().map(|l| l.line).collect(),
+                        kinds: rep.kinds,
                         split: rep.split,
                     },
                 ),

@@ -271,6 +271,7 @@ impl Run {
                     Report {
                         event: rep.event,
                         lines: rep.lines.into_iter().map(|l| l.line).collect(),
+                        kinds: rep.kinds,
                         split: rep.split,
                     },
                 )

@@ -44,9 +44,9 @@ use crate::classify::{Bucket, Level, buckets, classify, fingerprint, top_frame};
 use crate::container::{LogLine, ShortText};
 use crate::crash::Event;
 use crate::crash::{Crash, Frame};
-use crate::grammar::may_start_report;
-use crate::parse::parse;
-use crate::reassembler::{Config, Line, Output, Reassembler, Split};
+use crate::grammar::{LineKind, may_start_report};
+use crate::parse::parse_with_kinds;
+use crate::reassembler::{Config, Line, Output, Reassembler, Report, Split};
 use json::{json_len, member_len};
 
 /// Version of the `go` object's layout (`go.schema`).
@@ -179,10 +179,45 @@ impl Shaper {
         lines: &'l [L],
         split: Option<Split>,
     ) -> Shaped<'l> {
+        self.shape_with_kinds(event, lines, &[], split)
+    }
+
+    /// [`Shaper::shape`] of a reassembled report, whose line kinds the
+    /// parser takes instead of reading every line again.
+    pub fn shape_report<'l, L: Line>(&mut self, report: &'l Report<L>) -> Shaped<'l> {
+        self.shape_with_kinds(
+            report.event,
+            &report.lines,
+            report.kinds.as_slice(),
+            report.split,
+        )
+    }
+
+    /// [`Shaper::shape`], given the kinds of the first lines (see
+    /// [`parse_with_kinds`]): for a host that shapes a report under a
+    /// [`Split`] of its own.
+    pub fn shape_with_kinds<'l, L: Line>(
+        &mut self,
+        event: Event,
+        lines: &'l [L],
+        kinds: &[LineKind],
+        split: Option<Split>,
+    ) -> Shaped<'l> {
         // From here on only the texts count: the rest is written for
         // `&str` lines once, not again for every host's line type.
         let texts: Vec<&'l str> = lines.iter().map(Line::text).collect();
-        let crash = parse(event, &texts);
+        self.shape_texts(event, texts, kinds, split)
+    }
+
+    /// [`Shaper::shape_with_kinds`] of the lines' texts.
+    fn shape_texts<'l>(
+        &mut self,
+        event: Event,
+        texts: Vec<&'l str>,
+        kinds: &[LineKind],
+        split: Option<Split>,
+    ) -> Shaped<'l> {
+        let crash = parse_with_kinds(event, &texts, kinds);
         let c = classify(&crash);
         let mut verdict = Verdict {
             class: c.class,
@@ -757,8 +792,7 @@ impl Shaper {
                     // Left open for the report's members.
                     buf.pop();
                 }
-                self.shape(report.event, &report.lines, report.split)
-                    .write(buf, start);
+                self.shape_report(report).write(buf, start);
             }
         }
     }
@@ -785,7 +819,7 @@ impl<'a> Base<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reassembler::Report;
+    use crate::reassembler::{LineKinds, Report};
     use serde_json::json;
 
     fn cri(text: &str) -> LogLine {
@@ -820,6 +854,7 @@ mod tests {
             Report {
                 event: Event::Panic,
                 lines: REPORT.iter().map(|l| cri(l)).collect(),
+                kinds: LineKinds::default(),
                 split,
             },
         )
@@ -941,6 +976,7 @@ mod tests {
                     cri("main.main()"),
                     cri("\t/app/main.go:9 +0x1"),
                 ],
+                kinds: LineKinds::default(),
                 split: None,
             },
         );
@@ -969,6 +1005,7 @@ mod tests {
                     cri("main.loop()"),
                     cri("\t/app/main.go:30 +0x1"),
                 ],
+                kinds: LineKinds::default(),
                 split: Some(Split { id: 9, part: 2 }),
             },
         );
@@ -1037,6 +1074,7 @@ mod tests {
             Report {
                 event: Event::FatalError,
                 lines,
+                kinds: LineKinds::default(),
                 split: None,
             },
         );
@@ -1211,6 +1249,7 @@ mod tests {
                 Report {
                     event: Event::FatalError,
                     lines,
+                    kinds: LineKinds::default(),
                     split: None,
                 },
             ),

@@ -42,7 +42,7 @@ fn native(inputs: &[Input]) -> (Vec<Value>, Vec<Value>) {
                 let base = inputs[rep.lines[0].i].record.clone();
                 // The module's budget: the tag around the record.
                 shaper.limits = settings.record_limits(TAG.len());
-                let mut rec = shaper.shape(rep.event, &rep.lines, rep.split).to_map(&base);
+                let mut rec = shaper.shape_report(&rep).to_map(&base);
                 strip_report_id(&mut rec);
                 reports.push(Value::Object(rec));
             }

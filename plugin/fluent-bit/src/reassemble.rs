@@ -692,7 +692,9 @@ impl Filter {
         // The bound covers the whole record; the module's own members
         // (tag, time, marks) are reserved.
         self.shaper.limits = self.settings.record_limits(tag.len());
-        let mut shaped = self.shaper.shape(rep.event, &rep.lines, split);
+        let mut shaped =
+            self.shaper
+                .shape_with_kinds(rep.event, &rep.lines, rep.kinds.as_slice(), split);
         if message && self.settings.profile == Profile::Default {
             shaped.set_text_key("message");
         }
