@@ -556,6 +556,12 @@ fn write_members<L: Line>(
     buf.push(if after_base { b',' } else { b'{' });
     json::write_str(buf, text.0.as_bytes());
     buf.extend_from_slice(b":\"");
+    // Room for the text at once: a dump's record grows to megabytes, and
+    // doubling there copies it again and again (the wasm builds keep the
+    // smaller code).
+    if !cfg!(target_arch = "wasm32") {
+        buf.reserve(text.1.iter().map(|l| l.text().len() + 2).sum());
+    }
     for (i, l) in text.1.iter().enumerate() {
         if i > 0 {
             buf.extend_from_slice(b"\\n");
