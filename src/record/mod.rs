@@ -558,9 +558,10 @@ fn write_members<L: Line>(
     buf.extend_from_slice(b":\"");
     // Room for the text at once: a dump's record grows to megabytes, and
     // doubling there copies it again and again (the wasm builds keep the
-    // smaller code).
+    // smaller code). Each line takes its text, the `\n` joining it and the
+    // escape of a location line's tab.
     if !cfg!(target_arch = "wasm32") {
-        buf.reserve(text.1.iter().map(|l| l.text().len() + 2).sum());
+        buf.reserve(text.1.iter().map(|l| l.text().len() + 3).sum());
     }
     for (i, l) in text.1.iter().enumerate() {
         if i > 0 {
