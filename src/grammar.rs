@@ -421,27 +421,23 @@ fn is_level(w: &str) -> bool {
 /// Used where the grammar would accept either a location or a panic value
 /// continuation, to tell them apart.
 pub fn is_location(line: &str) -> bool {
-    let Some(rest) = line.strip_prefix('\t') else {
-        return false;
-    };
-    // Cut the optional suffixes, then require `:<digits>` at the end.
-    let head = location_head(rest);
-    match rfind_byte(head.as_bytes(), b':') {
-        Some(colon) if colon > 0 => {
-            let digits = head.as_bytes().get(colon + 1..).unwrap_or_default();
-            !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
-        }
-        _ => false,
-    }
+    line.strip_prefix('\t')
+        .is_some_and(|rest| location_end(rest.as_bytes()).is_some())
 }
 
-/// A location line's `<file>:<line>` (tab removed): what precedes ` +0x…`
-/// (the PC offset), else ` fp=0x…` (the frame's pointers), else all of it.
-pub(crate) fn location_head(rest: &str) -> &str {
-    find_str(rest, " +0x")
-        .or_else(|| find_str(rest, " fp=0x"))
-        .and_then(|at| rest.get(..at))
-        .unwrap_or(rest)
+/// Where a location's `<file>:<line>` has its last `:` and where it ends:
+/// after the digits that follow that `:`, when nothing follows them but
+/// ` +0x…` or ` fp=0x…`. Read from the end, since the file may hold
+/// anything and the suffixes hold no `:` — and the line number is a few
+/// bytes from the end, where a search from the start would cross the whole
+/// path.
+pub(crate) fn location_end(b: &[u8]) -> Option<(usize, usize)> {
+    let colon = rfind_byte(b, b':').filter(|&c| c > 0)?;
+    let after = b.get(colon + 1..)?;
+    let digits = after.iter().take_while(|c| c.is_ascii_digit()).count();
+    let tail = after.get(digits..)?;
+    (digits > 0 && (tail.is_empty() || tail.starts_with(b" +0x") || tail.starts_with(b" fp=0x")))
+        .then_some((colon, colon + 1 + digits))
 }
 
 /// `goroutine <id> [` … `]:` with optional `gp=… m=… mp=…` between the id
@@ -1129,8 +1125,27 @@ mod tests {
             "\tpanic: second",
             "\tmain.go",
             "\t:12",
+            "\t/app/main.go:12 and more",
+            "\t/app/main.go:12:",
         ] {
             assert!(!is_location(v), "{v}");
+        }
+        // The line number is the one after the last `:`, whatever the
+        // path holds before it.
+        for (l, head) in [
+            ("/app/main.go:12 +0x1d", "/app/main.go:12"),
+            ("/odd +0x dir/main.go:7 +0x1d", "/odd +0x dir/main.go:7"),
+            (
+                "C:/src/main.go:9 +0x5d fp=0xc0 sp=0xc0 pc=0x43",
+                "C:/src/main.go:9",
+            ),
+            (
+                "/usr/local/go/src/sync/mutex.go:46",
+                "/usr/local/go/src/sync/mutex.go:46",
+            ),
+        ] {
+            let (colon, end) = location_end(l.as_bytes()).unwrap();
+            assert_eq!((&l[..end], l.as_bytes()[colon]), (head, b':'), "{l}");
         }
     }
 

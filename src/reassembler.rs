@@ -24,7 +24,7 @@
 use crate::crash::Event;
 use crate::grammar::{
     LineKind, Opening, Pos, find_byte, is_location, is_log_line, is_log_line_of_kind, line_kind,
-    location_head, rfind_byte, role,
+    location_end, rfind_byte, role,
 };
 use std::collections::HashSet;
 use std::hash::Hash;
@@ -2122,8 +2122,9 @@ fn best_scored(scored: &[(u64, i32)]) -> Vec<u64> {
 /// one. [`root_of`] depends on nothing else: it reads `/src/` and the
 /// package path before the last `/`, or the directory itself.
 fn location_dir(text: &str) -> Option<&str> {
-    let head = location_head(text.strip_prefix('\t')?);
-    let file = head.get(..rfind_byte(head.as_bytes(), b':')?)?;
+    let rest = text.strip_prefix('\t')?;
+    let (colon, _) = location_end(rest.as_bytes())?;
+    let file = rest.get(..colon)?;
     file.get(..rfind_byte(file.as_bytes(), b'/')?)
 }
 

@@ -747,8 +747,8 @@ fn goroutine_ids_read_as_str_parse_reads_them() {
 /// followed by a standard package path gives GOROOT; a relative standard
 /// path gives `""`; else the file's directory.
 fn root_by_file(text: &str) -> Option<(bool, &str)> {
-    let head = crate::grammar::location_head(text.strip_prefix('\t')?);
-    let file = &head[..head.rfind(':')?];
+    let rest = text.strip_prefix('\t')?;
+    let file = &rest[..rest.rfind(':')?];
     let is_std = |p: &str| {
         p.split_once('/')
             .is_some_and(|(first, _)| !first.is_empty() && !first.contains('.'))
